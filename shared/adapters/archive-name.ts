@@ -1,0 +1,11 @@
+import type { ArchiveEntry } from '../pipeline/ports';
+
+/** `<stream>/<yyyy>/<mm>/<dd>/<offset>-<id>.json`, dated by the failure (UTC). */
+export function archiveName(entry: ArchiveEntry): string {
+  const at = new Date(entry.record.failure?.at ?? Date.now());
+  const yyyy = at.getUTCFullYear().toString();
+  const mm = String(at.getUTCMonth() + 1).padStart(2, '0');
+  const dd = String(at.getUTCDate()).padStart(2, '0');
+  const offset = entry.offset === undefined ? 'unsequenced' : entry.offset.toString();
+  return `${entry.stream}/${yyyy}/${mm}/${dd}/${offset}-${entry.record.id}.json`;
+}

@@ -1,0 +1,23 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StorageError } from '../../pipeline/errors';
+import type { Archive, ArchiveEntry } from '../../pipeline/ports';
+import { archiveName } from '../archive-name';
+
+/** Unrecoverable error records as JSON files: `<dir>/<stream>/<yyyy>/<mm>/<dd>/<offset>-<id>.json`. */
+export class FileArchive implements Archive {
+  constructor(private readonly directory: string) {}
+
+  async put(entry: ArchiveEntry): Promise<string> {
+    const file = join(this.directory, archiveName(entry));
+    try {
+      await mkdir(join(file, '..'), { recursive: true });
+      const partial = `${file}.partial`;
+      await writeFile(partial, JSON.stringify(entry.record, null, 2));
+      await rename(partial, file);
+    } catch (error) {
+      throw new StorageError(`could not archive to ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    return file;
+  }
+}

@@ -1,0 +1,83 @@
+import type Database from 'better-sqlite3';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { StorageError } from '../../pipeline/errors';
+import type { SecretStore, StoredSecret } from '../../pipeline/ports';
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * Local secrets: AES-256-GCM per value, the secret name as associated data (a sealed value cannot
+ * be moved to another name), the key outside the database.
+ */
+export class SqliteSecretStore implements SecretStore {
+  private readonly statements;
+
+  constructor(
+    db: Database.Database,
+    private readonly key: Buffer,
+  ) {
+    if (key.length !== 32) throw new Error('the local secret key must be 32 bytes');
+    this.statements = {
+      get: db.prepare('SELECT origin, sealed FROM secrets WHERE name = ?'),
+      put: db.prepare(
+        `INSERT INTO secrets (name, origin, sealed, updated_at, used_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET origin = excluded.origin, sealed = excluded.sealed,
+           updated_at = excluded.updated_at, used_at = excluded.used_at`,
+      ),
+      touch: db.prepare('UPDATE secrets SET used_at = ? WHERE name = ?'),
+      count: db.prepare('SELECT COUNT(*) FROM secrets').pluck(),
+    };
+  }
+
+  async get(name: string): Promise<StoredSecret | undefined> {
+    const row = this.statements.get.get(name) as { origin: string; sealed: Buffer } | undefined;
+    if (!row) return undefined;
+    this.statements.touch.run(Date.now(), name);
+    return { value: this.open(name, row.sealed), origin: row.origin };
+  }
+
+  async put(name: string, secret: StoredSecret): Promise<void> {
+    try {
+      const now = Date.now();
+      this.statements.put.run(name, secret.origin, this.seal(name, secret.value), now, now);
+    } catch (error) {
+      throw new StorageError(`could not store secret "${name}": ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  count(): number {
+    return this.statements.count.get() as number;
+  }
+
+  private seal(name: string, value: string): Buffer {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(name));
+    const ciphertext = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), ciphertext]);
+  }
+
+  private open(name: string, sealed: Buffer): string {
+    const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(name));
+    decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
+      'utf8',
+    );
+  }
+}
+
+/** The key from DATASYNC_SECRET_KEY, else a key file made on first start (mode 0600). */
+export function loadOrCreateKey(keyFile: string, fromEnv?: Buffer): Buffer {
+  if (fromEnv) return fromEnv;
+  if (existsSync(keyFile)) return Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64');
+  mkdirSync(dirname(keyFile), { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(keyFile, key.toString('base64'), { mode: 0o600, flag: 'wx' });
+  return key;
+}

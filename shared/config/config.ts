@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { describeIssues } from '../contract/problems';
+import { errorRouteSchema, streamName, type ErrorRoute } from '../contract/retry-request';
+import { DEFAULT_SYNC_LIMITS } from '../contract/sync-request';
+import { DEFAULT_ERROR_MAPPING, FALLBACK_KEY } from '../pipeline/error-routing';
+import type { PopulateLimits } from '../pipeline/populate';
+import { ConfigError, EnvReader } from './env-reader';
+
+export const DEFAULTS = {
+  port: 7071,
+  dataDir: './.datasync',
+  mainStream: 'datasync',
+  maxMessageBytes: 256 * 1024,
+  maxBatch: 500,
+  maxBodyBytes: 4 * 1024 * 1024,
+  timeoutMs: 30_000,
+  concurrency: 32,
+  perHostConcurrency: 8,
+  maxAttempts: 10,
+  retentionDays: 7,
+  secretCacheTtlMs: 5 * 60_000,
+} as const;
+
+export interface Config {
+  mode: 'local' | 'azure';
+  mainStream: string;
+  errorMapping: ErrorRoute[];
+  limits: PopulateLimits & { maxBodyBytes: number };
+  dispatch: { concurrency: number; perHostConcurrency: number; timeoutMs: number; maxAttempts: number };
+  targets: { allowlist: string[]; allowPrivate: boolean };
+  secretCacheTtlMs: number;
+  retentionMs: number;
+  /** When set, every local endpoint requires it in `x-functions-key` (the header Azure function keys use). */
+  apiKey?: string;
+  local: { port: number; dataDir: string; secretKey?: Buffer };
+}
+
+export const CONFIG_KEYS = [
+  'DATASYNC_MODE',
+  'DATASYNC_DATA_DIR',
+  'DATASYNC_MAIN_STREAM',
+  'DATASYNC_ERROR_MAPPING',
+  'DATASYNC_MAX_MESSAGE_BYTES',
+  'DATASYNC_MAX_BATCH',
+  'DATASYNC_MAX_BODY_BYTES',
+  'DATASYNC_TARGET_TIMEOUT_MS',
+  'DATASYNC_DISPATCH_CONCURRENCY',
+  'DATASYNC_PER_HOST_CONCURRENCY',
+  'DATASYNC_MAX_ATTEMPTS',
+  'DATASYNC_TARGET_ALLOWLIST',
+  'DATASYNC_ALLOW_PRIVATE_TARGETS',
+  'DATASYNC_RETENTION_DAYS',
+  'DATASYNC_SECRET_CACHE_TTL_MS',
+  'DATASYNC_API_KEY',
+  'DATASYNC_SECRET_KEY',
+] as const;
+
+/** Builds the one configuration object from the environment; throws ConfigError naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const read = new EnvReader(env);
+  const unknown = read.unknownKeys('DATASYNC_', CONFIG_KEYS);
+  if (unknown.length > 0) {
+    throw new ConfigError(`unknown setting ${unknown.join(', ')} (known: ${CONFIG_KEYS.join(', ')})`);
+  }
+  const mode = read.oneOf('DATASYNC_MODE', ['local', 'azure'] as const, 'local');
+  const mainStream = read.string('DATASYNC_MAIN_STREAM', DEFAULTS.mainStream);
+  if (!streamName.safeParse(mainStream).success) {
+    throw new ConfigError(
+      `DATASYNC_MAIN_STREAM must be a stream name (letters, digits, . _ -), got "${mainStream}"`,
+    );
+  }
+  const concurrency = read.positiveInt('DATASYNC_DISPATCH_CONCURRENCY', DEFAULTS.concurrency);
+  return {
+    mode,
+    mainStream,
+    errorMapping: readErrorMapping(read),
+    limits: {
+      ...DEFAULT_SYNC_LIMITS,
+      maxMessageBytes: read.positiveInt('DATASYNC_MAX_MESSAGE_BYTES', DEFAULTS.maxMessageBytes),
+      maxBatch: read.positiveInt('DATASYNC_MAX_BATCH', DEFAULTS.maxBatch),
+      maxBodyBytes: read.positiveInt('DATASYNC_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes),
+    },
+    dispatch: {
+      concurrency,
+      perHostConcurrency: Math.min(
+        read.positiveInt('DATASYNC_PER_HOST_CONCURRENCY', DEFAULTS.perHostConcurrency),
+        concurrency,
+      ),
+      timeoutMs: read.positiveInt('DATASYNC_TARGET_TIMEOUT_MS', DEFAULTS.timeoutMs),
+      maxAttempts: read.positiveInt('DATASYNC_MAX_ATTEMPTS', DEFAULTS.maxAttempts),
+    },
+    targets: {
+      allowlist: read.list('DATASYNC_TARGET_ALLOWLIST', ['*']),
+      allowPrivate: read.boolean('DATASYNC_ALLOW_PRIVATE_TARGETS', mode === 'local'),
+    },
+    secretCacheTtlMs: read.int('DATASYNC_SECRET_CACHE_TTL_MS', DEFAULTS.secretCacheTtlMs, 0),
+    retentionMs: read.positiveInt('DATASYNC_RETENTION_DAYS', DEFAULTS.retentionDays) * 24 * 3600 * 1000,
+    apiKey: read.optional('DATASYNC_API_KEY'),
+    local: {
+      port: read.int('PORT', DEFAULTS.port, 0, 65535),
+      dataDir: read.string('DATASYNC_DATA_DIR', DEFAULTS.dataDir),
+      secretKey: readSecretKey(read),
+    },
+  };
+}
+
+function readErrorMapping(read: EnvReader): ErrorRoute[] {
+  const raw = read.json('DATASYNC_ERROR_MAPPING');
+  if (raw === undefined) return DEFAULT_ERROR_MAPPING;
+  const result = z.array(errorRouteSchema).min(1).safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      `DATASYNC_ERROR_MAPPING is invalid: ${describeIssues(result.error.issues).join('; ')}`,
+    );
+  }
+  if (!result.data.some((route) => route.responsecode === FALLBACK_KEY)) {
+    throw new ConfigError(
+      `DATASYNC_ERROR_MAPPING needs an entry for "${FALLBACK_KEY}" (the fallback stream)`,
+    );
+  }
+  return result.data;
+}
+
+function readSecretKey(read: EnvReader): Buffer | undefined {
+  const raw = read.optional('DATASYNC_SECRET_KEY');
+  if (raw === undefined) return undefined;
+  const key = Buffer.from(raw, 'base64');
+  if (key.length !== 32) throw new ConfigError('DATASYNC_SECRET_KEY must be 32 bytes, base64-encoded');
+  return key;
+}

@@ -1,0 +1,36 @@
+import type { StreamMessage } from './sync-request';
+
+/** Why a delivery failed, translated once at the boundary. */
+export type FailureReason =
+  | 'http'
+  | 'timeout'
+  | 'network'
+  | 'forbiddenTarget'
+  | 'missingSecret'
+  | 'attemptsExhausted';
+
+/** What happened on the last failed attempt; credentials are never part of it. */
+export interface Failure {
+  reason: FailureReason;
+  status?: number;
+  /** Start of the target's response body, with the credential redacted. */
+  responseExcerpt?: string;
+  detail?: string;
+  /** The error-mapping key that chose the stream ("404", "5xx", "timeout", "unexpectedError"...). */
+  routedBy: string;
+  at: string;
+  from: { stream: string; offset: string };
+}
+
+/**
+ * What the stream stores: the caller's message plus what the product knows about it.
+ * On an error stream, `failure` says what happened; the envelope is then the error record.
+ */
+export interface Envelope {
+  id: string;
+  streamKey: string;
+  streamMessage: StreamMessage;
+  /** Failed delivery attempts so far (0 when first ingested). */
+  attempt: number;
+  failure?: Failure;
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+export const OPERATIONS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** Key Vault secret names: 1-127 characters of 0-9, a-z, A-Z and '-'. */
+export const SECRET_NAME = /^[0-9A-Za-z-]{1,127}$/;
+
+/** Headers the product sets itself or that would smuggle a credential past the secret store. */
+const RESERVED_HEADERS = new Set([
+  'authorization',
+  'proxy-authorization',
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+]);
+
+export interface SyncLimits {
+  maxHeaders: number;
+  maxHeaderBytes: number;
+}
+
+export const DEFAULT_SYNC_LIMITS: SyncLimits = { maxHeaders: 50, maxHeaderBytes: 8192 };
+
+function httpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+export function streamMessageSchema(limits: SyncLimits) {
+  const header = z.strictObject({
+    key: z
+      .string()
+      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid HTTP header name')
+      .refine((key) => !RESERVED_HEADERS.has(key.toLowerCase()), {
+        message:
+          'this header may not be set here; a credential for the target goes in the Authorization header of the sync request and is kept in the secret store',
+      }),
+    value: z
+      .string()
+      .max(limits.maxHeaderBytes, `must be at most ${limits.maxHeaderBytes} characters`)
+      .refine((value) => !/[\r\n\0]/.test(value), { message: 'must not contain CR, LF or NUL' }),
+  });
+  return z.strictObject({
+    vaultSecretName: z
+      .string()
+      .regex(SECRET_NAME, 'must be 1-127 characters of 0-9, A-Z, a-z and -')
+      .optional(),
+    targetRestApi: z.string().refine(httpUrl, { message: 'must be an absolute http(s) URL' }),
+    targetRestApiOperation: z.enum(OPERATIONS, { message: `must be one of ${OPERATIONS.join(', ')}` }),
+    targetRestApiPayload: z.unknown().optional(),
+    targetRestApiHeaders: z
+      .array(header)
+      .max(limits.maxHeaders, `must have at most ${limits.maxHeaders} headers`)
+      .optional(),
+  });
+}
+
+export function syncRequestSchema(limits: SyncLimits) {
+  return z.strictObject({
+    streamKey: z.string().max(128, 'must be at most 128 characters').optional(),
+    streamMessage: streamMessageSchema(limits),
+  });
+}
+
+export type StreamMessage = z.infer<ReturnType<typeof streamMessageSchema>>;
+export type SyncRequest = z.infer<ReturnType<typeof syncRequestSchema>>;
+
+/** The origin (scheme, host, port) a stored credential is bound to. */
+export function originOf(url: string): string {
+  return new URL(url).origin;
+}

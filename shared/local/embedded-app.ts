@@ -1,0 +1,152 @@
+import { join } from 'node:path';
+import { FileArchive } from '../adapters/local/file-archive';
+import { LocalAlerts } from '../adapters/local/local-alerts';
+import { openDatabase } from '../adapters/local/sqlite-database';
+import { loadOrCreateKey, SqliteSecretStore } from '../adapters/local/sqlite-secret-store';
+import { SqliteStream } from '../adapters/local/sqlite-stream';
+import { HttpTarget } from '../adapters/http/http-target';
+import { HttpApi } from '../api/http-api';
+import type { Config } from '../config/config';
+import { offsetToJson } from '../contract/offset';
+import { BulkheadTarget } from '../pipeline/bulkhead';
+import { StreamConsumer } from '../pipeline/consumer';
+import { dispatch, type DispatchDeps } from '../pipeline/dispatch';
+import { ErrorRouting } from '../pipeline/error-routing';
+import type { Logger } from '../pipeline/ports';
+import { CachedSecretStore } from '../pipeline/secret-cache';
+import { TargetPolicy } from '../pipeline/target-policy';
+
+export const CONSUMER_NAME = 'dispatch';
+const RECENT_FAILURES = 5;
+
+/** The whole pipeline on embedded backends: SQLite stream and secrets, file archive, local alerts. */
+export class EmbeddedApp {
+  readonly api: HttpApi;
+  readonly stream: SqliteStream;
+  private readonly consumer: StreamConsumer;
+  private readonly target: HttpTarget;
+  private readonly db;
+  private readonly stopAppendListener: () => void;
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    const dataDir = config.local.dataDir;
+    this.db = openDatabase(join(dataDir, 'datasync.db'));
+    this.stream = new SqliteStream(this.db);
+    const key = loadOrCreateKey(join(dataDir, 'secrets.key'), config.local.secretKey);
+    const secrets = new CachedSecretStore(new SqliteSecretStore(this.db, key), config.secretCacheTtlMs);
+    const policy = new TargetPolicy(config.targets);
+    this.target = new HttpTarget({
+      timeoutMs: config.dispatch.timeoutMs,
+      policy,
+      maxSocketsPerHost: config.dispatch.perHostConcurrency,
+    });
+    const dispatchDeps: DispatchDeps = {
+      stream: this.stream,
+      secrets,
+      archive: new FileArchive(join(dataDir, 'archive')),
+      alerts: new LocalAlerts(this.stream, log),
+      target: new BulkheadTarget(
+        this.target,
+        config.dispatch.concurrency,
+        config.dispatch.perHostConcurrency,
+      ),
+      routing: new ErrorRouting(config.errorMapping),
+      maxAttempts: config.dispatch.maxAttempts,
+      log,
+    };
+    this.api = new HttpApi({
+      populate: {
+        stream: this.stream,
+        secrets,
+        mainStream: config.mainStream,
+        limits: config.limits,
+        targetPolicy: policy,
+        log,
+      },
+      dispatch: dispatchDeps,
+      status: () => this.status(),
+      maxBodyBytes: config.limits.maxBodyBytes,
+      apiKey: config.apiKey,
+      log,
+    });
+    this.consumer = new StreamConsumer(
+      this.stream,
+      async (record) => {
+        await dispatch(dispatchDeps, record);
+      },
+      {
+        stream: config.mainStream,
+        consumer: CONSUMER_NAME,
+        // Enough read-ahead that a slow target's messages cannot hold up everything else.
+        window: Math.max(1000, config.dispatch.concurrency * 16),
+        pollMs: 500,
+        retryDelayMs: 1000,
+        log,
+      },
+    );
+    this.stopAppendListener = this.stream.onAppend((stream) => {
+      if (stream === config.mainStream) this.consumer.wake();
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.start();
+  }
+
+  /** Stops the consumer (in-flight deliveries get `graceMs` to finish), then closes the database. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopAppendListener();
+    await this.consumer.stop(graceMs);
+    this.target.close();
+    this.db.close();
+  }
+
+  expireOldMessages(): number {
+    return this.stream.expire(this.config.retentionMs);
+  }
+
+  async status() {
+    const routing = new ErrorRouting(this.config.errorMapping);
+    const committed = await this.stream.committedOffset(CONSUMER_NAME, this.config.mainStream);
+    const streams = this.stream.summaries();
+    const main = streams.find((summary) => summary.stream === this.config.mainStream);
+    const errorStreams = streams.filter((summary) => routing.streams().includes(summary.stream));
+    const failures = await Promise.all(
+      errorStreams.map((summary) => this.stream.latest(summary.stream, RECENT_FAILURES)),
+    );
+    return {
+      streams: streams.map((summary) => ({
+        stream: summary.stream,
+        lastOffset: offsetToJson(summary.lastOffset),
+        retained: summary.retained,
+        ...(routing.streams().includes(summary.stream)
+          ? { errorStream: true, unrecoverable: routing.isUnrecoverable(summary.stream) }
+          : {}),
+      })),
+      consumer: {
+        stream: this.config.mainStream,
+        committedOffset: offsetToJson(committed),
+        lag: main ? Number(main.lastOffset - committed) : 0,
+        inFlight: this.consumer.pending,
+      },
+      recentFailures: failures
+        .flat()
+        .sort((a, b) => b.enqueuedAt.getTime() - a.enqueuedAt.getTime())
+        .slice(0, RECENT_FAILURES * 2)
+        .map((record) => ({
+          stream: record.stream,
+          offset: offsetToJson(record.offset),
+          id: record.body.id,
+          target: new URL(record.body.streamMessage.targetRestApi).origin,
+          attempt: record.body.attempt,
+          reason: record.body.failure?.reason,
+          status: record.body.failure?.status,
+          routedBy: record.body.failure?.routedBy,
+          at: record.body.failure?.at,
+        })),
+    };
+  }
+}

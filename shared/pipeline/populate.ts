@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import type { Envelope } from '../contract/envelope';
+import { describeIssues, problem } from '../contract/problems';
+import { originOf, syncRequestSchema, type SyncLimits, type SyncRequest } from '../contract/sync-request';
+import { PayloadTooLargeError, ValidationError } from './errors';
+import type { Appended, Logger, SecretStore, StreamStore } from './ports';
+import type { TargetPolicy } from './target-policy';
+
+export interface PopulateLimits extends SyncLimits {
+  maxBatch: number;
+  maxMessageBytes: number;
+}
+
+export interface PopulateDeps {
+  stream: StreamStore;
+  secrets: SecretStore;
+  mainStream: string;
+  limits: PopulateLimits;
+  targetPolicy: TargetPolicy;
+  log: Logger;
+}
+
+export interface PopulateInput {
+  body: unknown;
+  /** The caller's Authorization header: the credential for the targets, kept in the secret store. */
+  authorization?: string;
+}
+
+/**
+ * Ingest: validate everything, store the credential, append every message. All or nothing: a
+ * rejected request stores and enqueues nothing.
+ */
+export async function populate(deps: PopulateDeps, input: PopulateInput): Promise<Appended[]> {
+  const { requests, wrapped } = validateShape(deps.limits, input.body);
+  if (requests.length === 0) return [];
+  const prefix = (index: number) => (wrapped ? [index] : []);
+
+  const problems: string[] = [];
+  requests.forEach((request, index) => {
+    const reason = deps.targetPolicy.refusalForUrl(request.streamMessage.targetRestApi);
+    if (reason) problems.push(problem([...prefix(index), 'streamMessage', 'targetRestApi'], reason));
+  });
+  const credentials = await checkCredentials(deps.secrets, requests, input.authorization, prefix);
+  problems.push(...credentials.problems);
+  if (problems.length > 0) throw new ValidationError(problems);
+
+  const envelopes: Envelope[] = requests.map((request) => ({
+    id: randomUUID(),
+    streamKey: request.streamKey ?? '',
+    streamMessage: request.streamMessage,
+    attempt: 0,
+  }));
+  const tooLarge = envelopes.flatMap((envelope, index) => {
+    const bytes = Buffer.byteLength(JSON.stringify(envelope));
+    return bytes > deps.limits.maxMessageBytes
+      ? [problem(prefix(index), `message is ${bytes} bytes; the limit is ${deps.limits.maxMessageBytes}`)]
+      : [];
+  });
+  if (tooLarge.length > 0) throw new PayloadTooLargeError(tooLarge);
+
+  for (const [name, origin] of credentials.toStore) {
+    await deps.secrets.put(name, { value: input.authorization as string, origin });
+  }
+  const appended = await deps.stream.append(deps.mainStream, envelopes);
+  deps.log.info('sync.accepted', { stream: deps.mainStream, count: appended.length });
+  return appended;
+}
+
+function validateShape(limits: PopulateLimits, body: unknown): { requests: SyncRequest[]; wrapped: boolean } {
+  const wrapped = Array.isArray(body);
+  const items: unknown[] = wrapped ? (body as unknown[]) : [body];
+  if (items.length > limits.maxBatch) {
+    throw new PayloadTooLargeError([
+      `a batch may hold at most ${limits.maxBatch} messages, got ${items.length}`,
+    ]);
+  }
+  const schema = syncRequestSchema(limits);
+  const problems: string[] = [];
+  const requests: SyncRequest[] = [];
+  items.forEach((item, index) => {
+    const result = schema.safeParse(item);
+    if (result.success) requests.push(result.data);
+    else problems.push(...describeIssues(result.error.issues, wrapped ? [index] : []));
+  });
+  if (problems.length > 0) throw new ValidationError(problems);
+  return { requests, wrapped };
+}
+
+/**
+ * A stored credential is bound to one origin. A request that brings a credential (re)binds each
+ * secret name it uses; one that does not may only use a name already bound to the same origin.
+ */
+async function checkCredentials(
+  secrets: SecretStore,
+  requests: SyncRequest[],
+  authorization: string | undefined,
+  prefix: (index: number) => PropertyKey[],
+): Promise<{ problems: string[]; toStore: Map<string, string> }> {
+  const problems: string[] = [];
+  const toStore = new Map<string, string>();
+  const named = requests.filter((request) => request.streamMessage.vaultSecretName !== undefined);
+  if (authorization !== undefined && named.length === 0) {
+    problems.push(
+      problem(
+        ['headers', 'authorization'],
+        'is given but no message names a vaultSecretName to keep it under',
+      ),
+    );
+  }
+  for (const [index, request] of requests.entries()) {
+    const name = request.streamMessage.vaultSecretName;
+    if (name === undefined) continue;
+    const at = [...prefix(index), 'streamMessage', 'vaultSecretName'];
+    const origin = originOf(request.streamMessage.targetRestApi);
+    if (authorization !== undefined) {
+      const bound = toStore.get(name);
+      if (bound !== undefined && bound !== origin) {
+        problems.push(
+          problem(at, `"${name}" is used for ${bound} and ${origin}; a credential is bound to one origin`),
+        );
+      }
+      toStore.set(name, bound ?? origin);
+      continue;
+    }
+    const stored = await secrets.get(name);
+    if (!stored) {
+      problems.push(
+        problem(at, `no credential is stored under "${name}"; send it in the Authorization header`),
+      );
+    } else if (stored.origin !== origin) {
+      problems.push(problem(at, `"${name}" is bound to ${stored.origin}, not ${origin}`));
+    }
+  }
+  return { problems, toStore };
+}

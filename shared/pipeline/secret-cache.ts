@@ -1,0 +1,43 @@
+import type { SecretStore, StoredSecret } from './ports';
+
+interface Entry {
+  secret: StoredSecret | undefined;
+  expiresAt: number;
+}
+
+/** How long "no such secret" is believed: short, because another instance may store it. */
+const MISSING_TTL_MS = 5_000;
+
+/**
+ * Keeps the secret store off the per-message path: reads at most once per TTL per name and writes
+ * only when the value or its origin changed (Key Vault allows ~300 writes / 10 s per vault).
+ */
+export class CachedSecretStore implements SecretStore {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly inner: SecretStore,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(name: string): Promise<StoredSecret | undefined> {
+    const entry = this.entries.get(name);
+    if (entry && entry.expiresAt > this.now()) return entry.secret;
+    const secret = await this.inner.get(name);
+    this.remember(name, secret);
+    return secret;
+  }
+
+  async put(name: string, secret: StoredSecret): Promise<void> {
+    const current = await this.get(name);
+    if (current && current.value === secret.value && current.origin === secret.origin) return;
+    await this.inner.put(name, secret);
+    this.remember(name, secret);
+  }
+
+  private remember(name: string, secret: StoredSecret | undefined): void {
+    const ttl = secret ? this.ttlMs : Math.min(this.ttlMs, MISSING_TTL_MS);
+    this.entries.set(name, { secret, expiresAt: this.now() + ttl });
+  }
+}

@@ -1,0 +1,20 @@
+import type { Envelope } from '../contract/envelope';
+import type { TargetRequest } from './ports';
+
+/**
+ * The HTTP call a message asks for: its method, URL, payload and headers, plus the credential and
+ * an `Idempotency-Key` (the message id) so targets can drop the duplicates at-least-once brings.
+ */
+export function buildTargetRequest(envelope: Envelope, credential?: string): TargetRequest {
+  const message = envelope.streamMessage;
+  const headers: Record<string, string> = {};
+  for (const { key, value } of message.targetRestApiHeaders ?? []) headers[key.toLowerCase()] = value;
+  headers['idempotency-key'] ??= envelope.id;
+  if (credential !== undefined) headers['authorization'] = credential;
+  const payload = message.targetRestApiPayload;
+  if (payload === undefined)
+    return { method: message.targetRestApiOperation, url: message.targetRestApi, headers };
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  if (typeof payload !== 'string') headers['content-type'] ??= 'application/json';
+  return { method: message.targetRestApiOperation, url: message.targetRestApi, headers, body };
+}
