@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { HttpTarget } from '../../shared/adapters/http/http-target';
+import { FileArchive } from '../../shared/adapters/local/file-archive';
+import { LocalAlerts } from '../../shared/adapters/local/local-alerts';
+import { openDatabase } from '../../shared/adapters/local/sqlite-database';
+import { SqliteSecretStore } from '../../shared/adapters/local/sqlite-secret-store';
+import { SqliteStream } from '../../shared/adapters/local/sqlite-stream';
+import { DEFAULT_SYNC_LIMITS } from '../../shared/contract/sync-request';
+import type { DispatchDeps } from '../../shared/pipeline/dispatch';
+import { DEFAULT_ERROR_MAPPING, ErrorRouting } from '../../shared/pipeline/error-routing';
+import type { PopulateDeps } from '../../shared/pipeline/populate';
+import { TargetPolicy, type TargetPolicyOptions } from '../../shared/pipeline/target-policy';
+import { RecordingLogger } from './recording-logger';
+
+export interface PipelineOptions {
+  timeoutMs?: number;
+  maxAttempts?: number;
+  policy?: TargetPolicyOptions;
+}
+
+/** The pipeline on the real embedded adapters (SQLite in a temp dir, real HTTP), for one test. */
+export class EmbeddedPipeline {
+  readonly dir = mkdtempSync(join(tmpdir(), 'datasync-test-'));
+  readonly db: Database.Database = openDatabase(join(this.dir, 'datasync.db'));
+  readonly stream = new SqliteStream(this.db);
+  readonly secrets = new SqliteSecretStore(this.db, Buffer.alloc(32, 7));
+  readonly log = new RecordingLogger();
+  readonly policy: TargetPolicy;
+  readonly target: HttpTarget;
+  readonly populateDeps: PopulateDeps;
+  readonly dispatchDeps: DispatchDeps;
+
+  constructor(options: PipelineOptions = {}) {
+    this.policy = new TargetPolicy(options.policy ?? { allowlist: ['*'], allowPrivate: true });
+    this.target = new HttpTarget({
+      timeoutMs: options.timeoutMs ?? 2000,
+      policy: this.policy,
+      maxSocketsPerHost: 8,
+    });
+    this.populateDeps = {
+      stream: this.stream,
+      secrets: this.secrets,
+      mainStream: 'datasync',
+      limits: { ...DEFAULT_SYNC_LIMITS, maxBatch: 100, maxMessageBytes: 256 * 1024 },
+      targetPolicy: this.policy,
+      log: this.log,
+    };
+    this.dispatchDeps = {
+      stream: this.stream,
+      secrets: this.secrets,
+      archive: new FileArchive(join(this.dir, 'archive')),
+      alerts: new LocalAlerts(this.stream, this.log),
+      target: this.target,
+      routing: new ErrorRouting(DEFAULT_ERROR_MAPPING),
+      maxAttempts: options.maxAttempts ?? 10,
+      log: this.log,
+    };
+  }
+
+  async all(stream: string) {
+    return this.stream.readAfter(stream, -1n, 10_000);
+  }
+
+  close(): void {
+    this.target.close();
+    this.db.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

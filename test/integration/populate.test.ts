@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PayloadTooLargeError, ValidationError } from '../../shared/pipeline/errors';
+import { populate } from '../../shared/pipeline/populate';
+import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
+import { syncRequest } from '../helpers/fixtures';
+
+describe('populate', () => {
+  let pipeline: EmbeddedPipeline;
+  beforeEach(() => (pipeline = new EmbeddedPipeline()));
+  afterEach(() => pipeline.close());
+
+  const problemsOf = async (promise: Promise<unknown>) => {
+    const error = await promise.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    return (error as ValidationError).problems;
+  };
+
+  it('appends the reference payload with an offset and keeps the credential out of the stream', async () => {
+    const appended = await populate(pipeline.populateDeps, {
+      body: syncRequest('https://target.example/orders'),
+      authorization: 'Bearer secret-token-123',
+    });
+    expect(appended).toEqual([{ stream: 'datasync', id: expect.any(String), offset: 0n }]);
+    const [record] = await pipeline.all('datasync');
+    expect(record?.body.streamMessage.targetRestApiPayload).toEqual({ orderid: '18jan', PO: '18jan' });
+    expect(JSON.stringify(record?.body)).not.toContain('secret-token-123');
+    await expect(pipeline.secrets.get('789')).resolves.toEqual({
+      value: 'Bearer secret-token-123',
+      origin: 'https://target.example',
+    });
+  });
+
+  it('stores the credential encrypted: the database file never holds it in clear', async () => {
+    await populate(pipeline.populateDeps, {
+      body: syncRequest('https://target.example/orders'),
+      authorization: 'Bearer secret-token-123',
+    });
+    pipeline.db.pragma('wal_checkpoint(TRUNCATE)');
+    expect(readFileSync(join(pipeline.dir, 'datasync.db')).includes('secret-token-123')).toBe(false);
+  });
+
+  it('treats an empty array as a successful no-op', async () => {
+    await expect(populate(pipeline.populateDeps, { body: [] })).resolves.toEqual([]);
+    await expect(pipeline.stream.exists('datasync')).resolves.toBe(false);
+  });
+
+  it('refuses the whole batch when one item is invalid, listing every problem by path', async () => {
+    const problems = await problemsOf(
+      populate(pipeline.populateDeps, {
+        body: [
+          syncRequest('https://target.example/a'),
+          {
+            streamMessage: {
+              targetRestApi: 'not a url',
+              targetRestApiOperation: 'GET',
+              vaultSecretName: 'bad name!',
+            },
+          },
+          { streamKey: 'k' },
+        ],
+        authorization: 'Bearer t',
+      }),
+    );
+    expect(problems).toEqual([
+      '[1].streamMessage.vaultSecretName: must be 1-127 characters of 0-9, A-Z, a-z and -',
+      '[1].streamMessage.targetRestApi: must be an absolute http(s) URL',
+      '[1].streamMessage.targetRestApiOperation: must be one of POST, PUT, PATCH, DELETE',
+      '[2].streamMessage: required',
+    ]);
+    await expect(pipeline.stream.exists('datasync')).resolves.toBe(false);
+    await expect(pipeline.secrets.get('789')).resolves.toBeUndefined();
+  });
+
+  it('refuses a credential smuggled in targetRestApiHeaders', async () => {
+    const problems = await problemsOf(
+      populate(pipeline.populateDeps, {
+        body: syncRequest('https://target.example/a', {
+          targetRestApiHeaders: [{ key: 'authorization', value: 'Bearer x' }],
+        }),
+        authorization: 'Bearer t',
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^streamMessage\.targetRestApiHeaders\[0\]\.key: this header may not/),
+    ]);
+  });
+
+  it('binds a stored credential to its origin', async () => {
+    await populate(pipeline.populateDeps, {
+      body: syncRequest('https://a.example/x'),
+      authorization: 'Bearer t',
+    });
+    await expect(
+      populate(pipeline.populateDeps, { body: syncRequest('https://a.example/y') }),
+    ).resolves.toHaveLength(1);
+    const problems = await problemsOf(
+      populate(pipeline.populateDeps, { body: syncRequest('https://evil.example/x') }),
+    );
+    expect(problems).toEqual([
+      'streamMessage.vaultSecretName: "789" is bound to https://a.example, not https://evil.example',
+    ]);
+  });
+
+  it('refuses a secret name nothing was stored under', async () => {
+    const problems = await problemsOf(
+      populate(pipeline.populateDeps, { body: syncRequest('https://a.example/x') }),
+    );
+    expect(problems).toEqual([
+      'streamMessage.vaultSecretName: no credential is stored under "789"; send it in the Authorization header',
+    ]);
+  });
+
+  it('refuses one credential for two origins in one request', async () => {
+    const problems = await problemsOf(
+      populate(pipeline.populateDeps, {
+        body: [syncRequest('https://a.example/x'), syncRequest('https://b.example/x')],
+        authorization: 'Bearer t',
+      }),
+    );
+    expect(problems).toEqual([
+      '[1].streamMessage.vaultSecretName: "789" is used for https://a.example and https://b.example; a credential is bound to one origin',
+    ]);
+  });
+
+  it('answers too large for a message over the limit and for a batch over the limit', async () => {
+    const big = syncRequest('https://a.example/x', {
+      targetRestApiPayload: { blob: 'x'.repeat(300 * 1024) },
+    });
+    await expect(
+      populate(pipeline.populateDeps, { body: big, authorization: 'Bearer t' }),
+    ).rejects.toBeInstanceOf(PayloadTooLargeError);
+    const many = Array.from({ length: 101 }, () => syncRequest('https://a.example/x'));
+    await expect(populate(pipeline.populateDeps, { body: many, authorization: 'Bearer t' })).rejects.toThrow(
+      /at most 100 messages/,
+    );
+    await expect(pipeline.stream.exists('datasync')).resolves.toBe(false);
+  });
+
+  it('refuses targets outside the policy at ingest', async () => {
+    const strict = new EmbeddedPipeline({ policy: { allowlist: ['*'], allowPrivate: false } });
+    try {
+      const problems = await problemsOf(
+        populate(strict.populateDeps, {
+          body: syncRequest('http://169.254.169.254/latest'),
+          authorization: 'Bearer t',
+        }),
+      );
+      expect(problems).toEqual([
+        expect.stringMatching(/^streamMessage\.targetRestApi: address 169\.254\.169\.254 is linkLocal/),
+      ]);
+    } finally {
+      strict.close();
+    }
+  });
+});

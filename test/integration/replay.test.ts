@@ -1,0 +1,119 @@
+import { parseRetryRequest, type RetryRequest } from '../../shared/contract/retry-request';
+import { StreamNotFoundError } from '../../shared/pipeline/errors';
+import { replay } from '../../shared/pipeline/replay';
+import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
+import { envelope, retryRequest } from '../helpers/fixtures';
+import { TargetServer } from '../helpers/target-server';
+
+describe('replay', () => {
+  let pipeline: EmbeddedPipeline;
+  let target: TargetServer;
+
+  beforeEach(async () => {
+    pipeline = new EmbeddedPipeline();
+    target = await new TargetServer().start();
+  });
+  afterEach(async () => {
+    pipeline.close();
+    await target.stop();
+  });
+
+  const request = (overrides: Record<string, unknown>): RetryRequest => {
+    const parsed = parseRetryRequest(retryRequest('datasync-error-503', overrides));
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    return parsed.value;
+  };
+
+  /** Five failed messages on the 503 stream: /ok/0../ok/4 now healthy, except /down/*. */
+  async function seedErrorStream(paths: string[]) {
+    await pipeline.stream.append(
+      'datasync-error-503',
+      paths.map((path) => envelope(`${target.url}${path}`, { attempt: 1 })),
+    );
+  }
+
+  it('replays N at a time and tells where to continue until the end of the stream', async () => {
+    await seedErrorStream(['/a', '/b', '/c', '/d', '/e']);
+    const first = await replay(
+      pipeline.dispatchDeps,
+      request({ noOfMessagesToProcess: 2, readAfterOffset: -1 }),
+    );
+    expect(first).toEqual({
+      lastReadOffset: 1n,
+      processedmessages: 2,
+      failedMessages: 0,
+      endOfStream: false,
+    });
+    const second = await replay(
+      pipeline.dispatchDeps,
+      request({ noOfMessagesToProcess: 2, readAfterOffset: '1' }),
+    );
+    expect(second).toEqual({
+      lastReadOffset: 3n,
+      processedmessages: 2,
+      failedMessages: 0,
+      endOfStream: false,
+    });
+    const third = await replay(
+      pipeline.dispatchDeps,
+      request({ noOfMessagesToProcess: 2, readAfterOffset: 3 }),
+    );
+    expect(third).toEqual({ lastReadOffset: 4n, processedmessages: 1, failedMessages: 0, endOfStream: true });
+    expect(target.calls.map((call) => call.path)).toEqual(['/a', '/b', '/c', '/d', '/e']);
+  });
+
+  it('answers the offset it was given when nothing is after it', async () => {
+    await seedErrorStream(['/a']);
+    const summary = await replay(pipeline.dispatchDeps, request({ readAfterOffset: 0 }));
+    expect(summary).toEqual({
+      lastReadOffset: 0n,
+      processedmessages: 0,
+      failedMessages: 0,
+      endOfStream: true,
+    });
+  });
+
+  it('counts failures, routes them by the request mapping and keeps the replayed stream intact', async () => {
+    target.reply('/gone', { status: 404 });
+    target.reply('/still-down', { status: 503 });
+    await seedErrorStream(['/ok', '/gone', '/still-down']);
+    const summary = await replay(
+      pipeline.dispatchDeps,
+      request({
+        errormapping: [
+          { responsecode: '404', stream: 'ops-404' },
+          { responsecode: 'unexpectedError', stream: 'datasync-error-unexpected' },
+        ],
+      }),
+    );
+    expect(summary).toEqual({
+      lastReadOffset: 2n,
+      processedmessages: 1,
+      failedMessages: 2,
+      endOfStream: true,
+    });
+    const gone = await pipeline.all('ops-404');
+    expect(gone[0]?.body).toMatchObject({
+      attempt: 2,
+      failure: { status: 404, from: { stream: 'datasync-error-503', offset: '1' } },
+    });
+    const requeued = await pipeline.all('datasync-error-503');
+    expect(requeued.map((record) => record.offset)).toEqual([0n, 1n, 2n, 3n]);
+  });
+
+  it('refuses a stream that does not exist', async () => {
+    await expect(
+      replay(pipeline.dispatchDeps, request({ streamOCIDToRetry: 'datasync-error-418' })),
+    ).rejects.toBeInstanceOf(StreamNotFoundError);
+  });
+
+  it('keeps per-key order while replaying', async () => {
+    target.reply('/first', { status: 200, delayMs: 100 });
+    await pipeline.stream.append('datasync-error-503', [
+      envelope(`${target.url}/first`, { streamKey: 'k' }),
+      envelope(`${target.url}/second`, { streamKey: 'k' }),
+    ]);
+    await replay(pipeline.dispatchDeps, request({}));
+    expect(target.calls.map((call) => call.path)).toEqual(['/first', '/second']);
+  });
+});

@@ -1,0 +1,37 @@
+import { DEFAULTS, loadConfig } from '../../shared/config/config';
+
+describe('loadConfig', () => {
+  it('has safe local defaults', () => {
+    const config = loadConfig({});
+    expect(config.mode).toBe('local');
+    expect(config.local.port).toBe(7071);
+    expect(config.limits.maxMessageBytes).toBe(256 * 1024);
+    expect(config.dispatch).toMatchObject({
+      concurrency: 32,
+      timeoutMs: 30_000,
+      maxAttempts: DEFAULTS.maxAttempts,
+    });
+    expect(config.targets).toEqual({ allowlist: ['*'], allowPrivate: true });
+    expect(config.errorMapping.map((route) => route.responsecode)).toEqual(['404', '503', 'unexpectedError']);
+  });
+
+  it('refuses private targets by default in Azure mode', () => {
+    expect(loadConfig({ DATASYNC_MODE: 'azure' }).targets.allowPrivate).toBe(false);
+  });
+
+  it.each([
+    [{ DATASYNC_TARGET_TIMEOUT_MS: 'soon' }, /DATASYNC_TARGET_TIMEOUT_MS must be an integer/],
+    [{ DATASYNC_DISPATCH_CONCURRENCY: '0' }, /DATASYNC_DISPATCH_CONCURRENCY must be an integer from 1/],
+    [{ DATASYNC_ALLOW_PRIVATE_TARGETS: 'maybe' }, /DATASYNC_ALLOW_PRIVATE_TARGETS must be true or false/],
+    [{ DATASYNC_ERROR_MAPPING: '{' }, /DATASYNC_ERROR_MAPPING must be JSON/],
+    [
+      { DATASYNC_ERROR_MAPPING: '[{"responsecode":"404","stream":"e"}]' },
+      /needs an entry for "unexpectedError"/,
+    ],
+    [{ DATASYNC_TIMEOUT_MS: '5' }, /unknown setting DATASYNC_TIMEOUT_MS/],
+    [{ DATASYNC_SECRET_KEY: 'c2hvcnQ=' }, /DATASYNC_SECRET_KEY must be 32 bytes/],
+    [{ PORT: '70000' }, /PORT must be an integer from 0 to 65535/],
+  ])('names the variable when %j is wrong', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,53 @@
+import { parseRetryRequest } from '../../shared/contract/retry-request';
+import { retryRequest } from '../helpers/fixtures';
+
+describe('parseRetryRequest', () => {
+  it('reads the reference payload unchanged', () => {
+    const parsed = parseRetryRequest(retryRequest('datasync-error-503'));
+    expect(parsed).toEqual({
+      ok: true,
+      value: {
+        stream: 'datasync-error-503',
+        maxMessages: 5,
+        readAfter: -1n,
+        errorMapping: retryRequest('x').errormapping,
+      },
+    });
+  });
+
+  it('takes streamToRetry as an alias and a decimal string offset beyond 2^53', () => {
+    const parsed = parseRetryRequest({
+      streamToRetry: 'datasync-error-404',
+      readAfterOffset: '9007199254740993',
+    });
+    expect(parsed.ok && parsed.value).toMatchObject({
+      stream: 'datasync-error-404',
+      readAfter: 9007199254740993n,
+    });
+  });
+
+  it('lists every problem by JSON path', () => {
+    const parsed = parseRetryRequest({
+      noOfMessagesToProcess: 0,
+      readAfterOffset: 'soon',
+      errormapping: [{ responsecode: '404' }],
+      surprise: true,
+    });
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.problems).toEqual(
+      expect.arrayContaining([
+        'noOfMessagesToProcess: must be at least 1',
+        'errormapping[0].stream: required',
+        expect.stringMatching(/Unrecognized key: "surprise"/),
+      ]),
+    );
+  });
+
+  it('names the missing stream and an offset that lost precision', () => {
+    const parsed = parseRetryRequest({ readAfterOffset: 2 ** 60 });
+    expect(!parsed.ok && parsed.problems).toEqual([
+      'streamOCIDToRetry: required (or its alias streamToRetry)',
+      'readAfterOffset: is larger than 2^53 and lost precision in JSON; pass it as a decimal string',
+    ]);
+  });
+});

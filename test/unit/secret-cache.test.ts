@@ -1,0 +1,35 @@
+import { CachedSecretStore } from '../../shared/pipeline/secret-cache';
+import { CountingSecretStore } from '../helpers/counting-secret-store';
+
+describe('CachedSecretStore', () => {
+  let now = 0;
+  const clock = () => now;
+
+  it('writes only when the value or origin changed', async () => {
+    const inner = new CountingSecretStore();
+    const cache = new CachedSecretStore(inner, 60_000, clock);
+    for (let i = 0; i < 100; i += 1) await cache.put('789', { value: 'Bearer a', origin: 'https://t' });
+    expect(inner.puts).toBe(1);
+    await cache.put('789', { value: 'Bearer b', origin: 'https://t' });
+    await cache.put('789', { value: 'Bearer b', origin: 'https://other' });
+    expect(inner.puts).toBe(3);
+  });
+
+  it('reads each name at most once per TTL', async () => {
+    const inner = new CountingSecretStore();
+    inner.values.set('789', { value: 'Bearer a', origin: 'https://t' });
+    const cache = new CachedSecretStore(inner, 60_000, clock);
+    for (let i = 0; i < 1000; i += 1) await cache.get('789');
+    expect(inner.gets).toBe(1);
+    now += 60_001;
+    await expect(cache.get('789')).resolves.toEqual({ value: 'Bearer a', origin: 'https://t' });
+    expect(inner.gets).toBe(2);
+  });
+
+  it('does not write when a cold cache finds the same value already stored', async () => {
+    const inner = new CountingSecretStore();
+    inner.values.set('789', { value: 'Bearer a', origin: 'https://t' });
+    await new CachedSecretStore(inner, 60_000, clock).put('789', { value: 'Bearer a', origin: 'https://t' });
+    expect(inner.puts).toBe(0);
+  });
+});
