@@ -19,7 +19,24 @@ export const DEFAULTS = {
   maxAttempts: 10,
   retentionDays: 7,
   secretCacheTtlMs: 5 * 60_000,
+  archiveContainer: 'datasync-archive',
+  alertTopic: 'datasync-alerts',
+  secretPrefix: 'ds-',
 } as const;
+
+/** The Functions binding's connection settings (identity-based first, connection string as fallback). */
+export const SERVICE_BUS_NAMESPACE_SETTING = 'ServiceBusConnection__fullyQualifiedNamespace';
+export const SERVICE_BUS_CONNECTION_STRING_SETTING = 'ServiceBusConnection';
+
+export interface AzureConfig {
+  serviceBus: { fullyQualifiedNamespace?: string; connectionString?: string };
+  keyVaultUrl: string;
+  archive: { accountUrl?: string; connectionString?: string; container: string };
+  alertTopic: string;
+  secretPrefix: string;
+  /** Sessions on the main queue: per-streamKey order. */
+  ordering: boolean;
+}
 
 export interface Config {
   mode: 'local' | 'azure';
@@ -33,6 +50,8 @@ export interface Config {
   /** When set, every local endpoint requires it in `x-functions-key` (the header Azure function keys use). */
   apiKey?: string;
   local: { port: number; dataDir: string; secretKey?: Buffer };
+  /** Present in Azure mode. */
+  azure?: AzureConfig;
 }
 
 export const CONFIG_KEYS = [
@@ -53,6 +72,13 @@ export const CONFIG_KEYS = [
   'DATASYNC_SECRET_CACHE_TTL_MS',
   'DATASYNC_API_KEY',
   'DATASYNC_SECRET_KEY',
+  'DATASYNC_KEYVAULT_URL',
+  'DATASYNC_ARCHIVE_ACCOUNT_URL',
+  'DATASYNC_ARCHIVE_CONNECTION_STRING',
+  'DATASYNC_ARCHIVE_CONTAINER',
+  'DATASYNC_ALERT_TOPIC',
+  'DATASYNC_SECRET_PREFIX',
+  'DATASYNC_ORDERING',
 ] as const;
 
 /** Builds the one configuration object from the environment; throws ConfigError naming the variable. */
@@ -62,7 +88,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (unknown.length > 0) {
     throw new ConfigError(`unknown setting ${unknown.join(', ')} (known: ${CONFIG_KEYS.join(', ')})`);
   }
-  const mode = read.oneOf('DATASYNC_MODE', ['local', 'azure'] as const, 'local');
+  const azureSettingsPresent =
+    read.optional(SERVICE_BUS_NAMESPACE_SETTING) !== undefined ||
+    read.optional(SERVICE_BUS_CONNECTION_STRING_SETTING) !== undefined;
+  const mode = read.oneOf(
+    'DATASYNC_MODE',
+    ['local', 'azure'] as const,
+    azureSettingsPresent ? 'azure' : 'local',
+  );
   const mainStream = read.string('DATASYNC_MAIN_STREAM', DEFAULTS.mainStream);
   if (!streamName.safeParse(mainStream).success) {
     throw new ConfigError(
@@ -70,12 +103,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const concurrency = read.positiveInt('DATASYNC_DISPATCH_CONCURRENCY', DEFAULTS.concurrency);
+  const azure = mode === 'azure' ? readAzure(read) : undefined;
   return {
     mode,
     mainStream,
     errorMapping: readErrorMapping(read),
     limits: {
       ...DEFAULT_SYNC_LIMITS,
+      maxSecretName: DEFAULT_SYNC_LIMITS.maxSecretName - (azure?.secretPrefix.length ?? 0),
       maxMessageBytes: read.positiveInt('DATASYNC_MAX_MESSAGE_BYTES', DEFAULTS.maxMessageBytes),
       maxBatch: read.positiveInt('DATASYNC_MAX_BATCH', DEFAULTS.maxBatch),
       maxBodyBytes: read.positiveInt('DATASYNC_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes),
@@ -101,7 +136,50 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dataDir: read.string('DATASYNC_DATA_DIR', DEFAULTS.dataDir),
       secretKey: readSecretKey(read),
     },
+    azure,
   };
+}
+
+function readAzure(read: EnvReader): AzureConfig {
+  const fullyQualifiedNamespace = read.optional(SERVICE_BUS_NAMESPACE_SETTING);
+  const connectionString = read.optional(SERVICE_BUS_CONNECTION_STRING_SETTING);
+  if (!fullyQualifiedNamespace && !connectionString) {
+    throw new ConfigError(
+      `${SERVICE_BUS_NAMESPACE_SETTING} is required in Azure mode (or ${SERVICE_BUS_CONNECTION_STRING_SETTING} with a connection string)`,
+    );
+  }
+  const accountUrl = read.optional('DATASYNC_ARCHIVE_ACCOUNT_URL');
+  const archiveConnection = read.optional('DATASYNC_ARCHIVE_CONNECTION_STRING');
+  if (!accountUrl && !archiveConnection) {
+    throw new ConfigError(
+      'DATASYNC_ARCHIVE_ACCOUNT_URL is required in Azure mode (or DATASYNC_ARCHIVE_CONNECTION_STRING)',
+    );
+  }
+  const secretPrefix = read.string('DATASYNC_SECRET_PREFIX', DEFAULTS.secretPrefix);
+  if (!/^[0-9A-Za-z-]{0,16}$/.test(secretPrefix)) {
+    throw new ConfigError('DATASYNC_SECRET_PREFIX must be at most 16 characters of 0-9, A-Z, a-z and -');
+  }
+  return {
+    serviceBus: {
+      fullyQualifiedNamespace,
+      connectionString: fullyQualifiedNamespace ? undefined : connectionString,
+    },
+    keyVaultUrl: httpsUrl(read, 'DATASYNC_KEYVAULT_URL'),
+    archive: {
+      accountUrl,
+      connectionString: accountUrl ? undefined : archiveConnection,
+      container: read.string('DATASYNC_ARCHIVE_CONTAINER', DEFAULTS.archiveContainer),
+    },
+    alertTopic: read.string('DATASYNC_ALERT_TOPIC', DEFAULTS.alertTopic),
+    secretPrefix,
+    ordering: read.boolean('DATASYNC_ORDERING', true),
+  };
+}
+
+function httpsUrl(read: EnvReader, name: string): string {
+  const value = read.required(name);
+  if (!/^https:\/\/[^/]+/.test(value)) throw new ConfigError(`${name} must be an https URL, got "${value}"`);
+  return value;
 }
 
 function readErrorMapping(read: EnvReader): ErrorRoute[] {

@@ -19,9 +19,11 @@ const RESERVED_HEADERS = new Set([
 export interface SyncLimits {
   maxHeaders: number;
   maxHeaderBytes: number;
+  /** 127 less the prefix the secret store adds. */
+  maxSecretName: number;
 }
 
-export const DEFAULT_SYNC_LIMITS: SyncLimits = { maxHeaders: 50, maxHeaderBytes: 8192 };
+export const DEFAULT_SYNC_LIMITS: SyncLimits = { maxHeaders: 50, maxHeaderBytes: 8192, maxSecretName: 127 };
 
 function httpUrl(value: string): boolean {
   try {
@@ -50,6 +52,7 @@ export function streamMessageSchema(limits: SyncLimits) {
     vaultSecretName: z
       .string()
       .regex(SECRET_NAME, 'must be 1-127 characters of 0-9, A-Z, a-z and -')
+      .max(limits.maxSecretName, `must be at most ${limits.maxSecretName} characters`)
       .optional(),
     targetRestApi: z.string().refine(httpUrl, { message: 'must be an absolute http(s) URL' }),
     targetRestApiOperation: z.enum(OPERATIONS, { message: `must be one of ${OPERATIONS.join(', ')}` }),

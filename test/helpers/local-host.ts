@@ -18,10 +18,11 @@ export class LocalHost {
       detached: true,
     });
     this.child = child;
+    // npm may exit before the node process it started: the pipe closes only when every holder exited.
     this.exited = new Promise((resolve) =>
-      child.on('exit', (code) => {
+      child.stdout?.on('close', () => {
         this.hasExited = true;
-        resolve(code);
+        resolve(child.exitCode);
       }),
     );
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
@@ -65,7 +66,7 @@ export class LocalHost {
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
-  /** Sends `signal` to the whole process group (npm, tsx, node) and waits for it to exit. */
+  /** Sends `signal` to the whole process group (npm, tsx, node) and waits for all of them to exit. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (!this.child?.pid) return;
     try {

@@ -15,8 +15,34 @@ describe('loadConfig', () => {
     expect(config.errorMapping.map((route) => route.responsecode)).toEqual(['404', '503', 'unexpectedError']);
   });
 
-  it('refuses private targets by default in Azure mode', () => {
-    expect(loadConfig({ DATASYNC_MODE: 'azure' }).targets.allowPrivate).toBe(false);
+  const azureEnv = {
+    ServiceBusConnection__fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+    DATASYNC_KEYVAULT_URL: 'https://kv.vault.azure.net',
+    DATASYNC_ARCHIVE_ACCOUNT_URL: 'https://acct.blob.core.windows.net',
+  };
+
+  it('switches to Azure mode when the Service Bus setting is present, refusing private targets', () => {
+    const config = loadConfig(azureEnv);
+    expect(config.mode).toBe('azure');
+    expect(config.targets.allowPrivate).toBe(false);
+    expect(config.azure).toEqual({
+      serviceBus: { fullyQualifiedNamespace: 'ns.servicebus.windows.net' },
+      keyVaultUrl: 'https://kv.vault.azure.net',
+      archive: { accountUrl: 'https://acct.blob.core.windows.net', container: 'datasync-archive' },
+      alertTopic: 'datasync-alerts',
+      secretPrefix: 'ds-',
+      ordering: true,
+    });
+    expect(config.limits.maxSecretName).toBe(124);
+  });
+
+  it.each([
+    [{ DATASYNC_MODE: 'azure' }, /ServiceBusConnection__fullyQualifiedNamespace is required in Azure mode/],
+    [{ ...azureEnv, DATASYNC_KEYVAULT_URL: undefined }, /DATASYNC_KEYVAULT_URL is required/],
+    [{ ...azureEnv, DATASYNC_KEYVAULT_URL: 'http://kv' }, /DATASYNC_KEYVAULT_URL must be an https URL/],
+    [{ ...azureEnv, DATASYNC_ORDERING: 'sometimes' }, /DATASYNC_ORDERING must be true or false/],
+  ])('stops Azure mode on a missing or wrong setting (%j)', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
   });
 
   it.each([

@@ -1,0 +1,36 @@
+import type { HttpFunctionOptions, HttpRequest, InvocationContext } from '@azure/functions';
+import type { ApiRequest, ApiResponse, HttpApi } from '../shared/api/http-api';
+import { contextLogger } from './context-logger';
+import { fromHttpRequest } from './converters/from-http-request';
+import { toHttpResponse } from './converters/to-http-response';
+import type { Runtime } from './runtime';
+
+type Endpoint = (api: HttpApi, request: ApiRequest) => Promise<ApiResponse>;
+
+function httpFunction(
+  runtime: () => Runtime,
+  methods: HttpFunctionOptions['methods'],
+  route: string,
+  endpoint: Endpoint,
+): HttpFunctionOptions {
+  return {
+    methods,
+    route,
+    authLevel: 'function',
+    handler: async (request: HttpRequest, context: InvocationContext) => {
+      const api = runtime().api(contextLogger(context));
+      return toHttpResponse(await endpoint(api, await fromHttpRequest(request)));
+    },
+  };
+}
+
+/** `POST /api/stream/sync`, `POST /api/stream/retry`, `GET /api/stream/status`; all need a function key. */
+export function httpFunctions(
+  runtime: () => Runtime,
+): Record<'sync' | 'retry' | 'status', HttpFunctionOptions> {
+  return {
+    sync: httpFunction(runtime, ['POST'], 'stream/sync', (api, request) => api.sync(request)),
+    retry: httpFunction(runtime, ['POST'], 'stream/retry', (api, request) => api.retry(request)),
+    status: httpFunction(runtime, ['GET'], 'stream/status', (api, request) => api.status(request)),
+  };
+}

@@ -1,0 +1,22 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import { StorageError } from '../../pipeline/errors';
+import type { Archive, ArchiveEntry } from '../../pipeline/ports';
+import { archiveName } from '../archive-name';
+
+/** Unrecoverable error records as JSON blobs: `<stream>/<yyyy>/<mm>/<dd>/<offset>-<id>.json`. */
+export class BlobArchive implements Archive {
+  constructor(private readonly container: ContainerClient) {}
+
+  async put(entry: ArchiveEntry): Promise<string> {
+    const name = archiveName(entry);
+    const text = JSON.stringify(entry.record, null, 2);
+    try {
+      await this.container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), {
+        blobHTTPHeaders: { blobContentType: 'application/json' },
+      });
+    } catch (error) {
+      throw new StorageError(`could not archive ${name}: ${(error as Error).message}`, { cause: error });
+    }
+    return `${this.container.containerName}/${name}`;
+  }
+}

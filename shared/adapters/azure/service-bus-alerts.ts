@@ -1,0 +1,38 @@
+import type { ServiceBusSender } from '@azure/service-bus';
+import { StorageError } from '../../pipeline/errors';
+import type { Alert, Alerts, Logger } from '../../pipeline/ports';
+
+/** One message per unrecoverable failure on the `datasync-alerts` topic, summary fields only. */
+export class ServiceBusAlerts implements Alerts {
+  constructor(
+    private readonly sender: Pick<ServiceBusSender, 'sendMessages'>,
+    private readonly log: Logger,
+  ) {}
+
+  async publish(alert: Alert): Promise<void> {
+    const summary = {
+      messageId: alert.messageId,
+      stream: alert.stream,
+      offset: alert.offset,
+      targetOrigin: alert.targetOrigin,
+      reason: alert.failure.reason,
+      status: alert.failure.status,
+      routedBy: alert.failure.routedBy,
+      attempt: alert.attempt,
+      at: alert.failure.at,
+      archivedAt: alert.archivedAt,
+    };
+    this.log.warn('alert.unrecoverable', summary);
+    try {
+      await this.sender.sendMessages({
+        body: summary,
+        contentType: 'application/json',
+        subject: 'unrecoverable',
+        messageId: `${alert.messageId}-${alert.attempt}`,
+        applicationProperties: { stream: alert.stream, reason: alert.failure.reason },
+      });
+    } catch (error) {
+      throw new StorageError(`could not publish the alert: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}

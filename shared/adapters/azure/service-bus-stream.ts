@@ -1,0 +1,144 @@
+import type {
+  ServiceBusMessage,
+  ServiceBusReceivedMessage,
+  ServiceBusReceiver,
+  ServiceBusReceiverOptions,
+  ServiceBusSender,
+} from '@azure/service-bus';
+import Long from 'long';
+import type { Envelope } from '../../contract/envelope';
+import type { Offset } from '../../contract/offset';
+import { StorageError, StreamNotFoundError } from '../../pipeline/errors';
+import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
+
+/** The part of `ServiceBusClient` this adapter uses (and the test fake implements). */
+export interface ServiceBusClientLike {
+  createSender(
+    queueOrTopicName: string,
+  ): Pick<ServiceBusSender, 'createMessageBatch' | 'sendMessages' | 'close'>;
+  createReceiver(
+    queueName: string,
+    options?: ServiceBusReceiverOptions,
+  ): Pick<ServiceBusReceiver, 'peekMessages' | 'close'>;
+}
+
+export interface ServiceBusStreamOptions {
+  /** Queues with sessions (ordering on): every message needs a session id. */
+  sessionQueues: ReadonlySet<string>;
+}
+
+/** Service Bus peeks at most this many per call (and often fewer); pages are asked for this size. */
+const PEEK_PAGE = 250;
+
+/**
+ * Streams as Service Bus queues. The sequence number is the offset (a 64-bit `Long`, kept exact as
+ * bigint); a replay peeks from a sequence number, so error queues are read without being consumed
+ * and keep their messages for their TTL.
+ */
+export class ServiceBusStream implements StreamStore {
+  constructor(
+    private readonly client: ServiceBusClientLike,
+    private readonly options: ServiceBusStreamOptions,
+  ) {}
+
+  /**
+   * Sends in as few batches as fit. Service Bus has no transaction across batches here: when a later
+   * batch fails, earlier ones are already enqueued (the error says how many).
+   */
+  async append(stream: string, messages: Envelope[]): Promise<Appended[]> {
+    if (messages.length === 0) return [];
+    const sender = this.client.createSender(stream);
+    let sent = 0;
+    try {
+      let batch = await sender.createMessageBatch();
+      for (const envelope of messages) {
+        const message = this.toMessage(stream, envelope);
+        if (batch.tryAddMessage(message)) continue;
+        if (batch.count === 0) throw new Error(`message ${envelope.id} is larger than a Service Bus batch`);
+        await sender.sendMessages(batch);
+        sent += batch.count;
+        batch = await sender.createMessageBatch();
+        if (!batch.tryAddMessage(message))
+          throw new Error(`message ${envelope.id} is larger than a Service Bus batch`);
+      }
+      await sender.sendMessages(batch);
+    } catch (error) {
+      const partial = sent > 0 ? ` (${sent} of ${messages.length} were already sent)` : '';
+      throw new StorageError(`could not send to queue "${stream}"${partial}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      await sender.close();
+    }
+    return messages.map((envelope) => ({ stream, id: envelope.id }));
+  }
+
+  /** Pages through peeks until `max` active messages are found or a peek comes back empty. */
+  async readAfter(stream: string, after: Offset, max: number): Promise<StreamRecord[]> {
+    const receiver = this.client.createReceiver(stream, { receiveMode: 'peekLock' });
+    const records: StreamRecord[] = [];
+    let from = after + 1n;
+    try {
+      while (records.length < max) {
+        const page = await receiver.peekMessages(Math.min(PEEK_PAGE, max - records.length), {
+          fromSequenceNumber: Long.fromString(from.toString()),
+        });
+        if (page.length === 0) break;
+        for (const message of page) {
+          const offset = BigInt((message.sequenceNumber as Long).toString());
+          from = offset + 1n;
+          if (message.state === 'active') records.push(toRecord(stream, offset, message));
+        }
+      }
+    } catch (error) {
+      throw translateReadError(stream, error);
+    } finally {
+      await receiver.close();
+    }
+    return records.slice(0, max);
+  }
+
+  async exists(stream: string): Promise<boolean> {
+    try {
+      await this.readAfter(stream, -1n, 1);
+      return true;
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  private toMessage(stream: string, envelope: Envelope): ServiceBusMessage {
+    const message: ServiceBusMessage = {
+      body: envelope,
+      contentType: 'application/json',
+      messageId: envelope.id,
+      applicationProperties: {
+        attempt: envelope.attempt,
+        ...(envelope.failure
+          ? {
+              originStream: envelope.failure.from.stream,
+              originOffset: envelope.failure.from.offset,
+              routedBy: envelope.failure.routedBy,
+            }
+          : {}),
+      },
+    };
+    if (this.options.sessionQueues.has(stream)) message.sessionId = envelope.streamKey || envelope.id;
+    return message;
+  }
+}
+
+function toRecord(stream: string, offset: Offset, message: ServiceBusReceivedMessage): StreamRecord {
+  return {
+    stream,
+    offset,
+    body: message.body as Envelope,
+    enqueuedAt: message.enqueuedTimeUtc ?? new Date(0),
+  };
+}
+
+function translateReadError(stream: string, error: unknown): Error {
+  if ((error as { code?: string }).code === 'MessagingEntityNotFound') return new StreamNotFoundError(stream);
+  return new StorageError(`could not peek queue "${stream}": ${(error as Error).message}`, { cause: error });
+}

@@ -1,0 +1,19 @@
+import type { Runtime } from '../../functions/runtime';
+import { HttpApi } from '../../shared/api/http-api';
+import type { EmbeddedPipeline } from './embedded-pipeline';
+
+/** The function handlers' runtime on the embedded pipeline, so handlers run for real in tests. */
+export function embeddedRuntime(pipeline: EmbeddedPipeline): Runtime {
+  return {
+    mainStream: 'datasync',
+    dispatch: (log) => ({ ...pipeline.dispatchDeps, log }),
+    api: (log) =>
+      new HttpApi({
+        populate: { ...pipeline.populateDeps, log },
+        dispatch: { ...pipeline.dispatchDeps, log },
+        status: async () => ({ streams: pipeline.stream.summaries().map((summary) => summary.stream) }),
+        maxBodyBytes: 1024 * 1024,
+        log,
+      }),
+  };
+}

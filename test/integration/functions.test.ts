@@ -1,0 +1,174 @@
+import {
+  HttpRequest,
+  InvocationContext,
+  type HttpHandler,
+  type ServiceBusQueueHandler,
+} from '@azure/functions';
+import { httpFunctions } from '../../functions/http-functions';
+import { readFunction } from '../../functions/read-function';
+import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
+import { embeddedRuntime } from '../helpers/embedded-runtime';
+import { envelope, retryRequest, syncRequest } from '../helpers/fixtures';
+import { TargetServer } from '../helpers/target-server';
+
+const AZURE_ENV = {
+  ServiceBusConnection__fullyQualifiedNamespace: 'example.servicebus.windows.net',
+  DATASYNC_KEYVAULT_URL: 'https://example-kv.vault.azure.net',
+  DATASYNC_ARCHIVE_ACCOUNT_URL: 'https://example.blob.core.windows.net',
+};
+
+describe('function registrations (functions/index.ts)', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+    jest.restoreAllMocks();
+  });
+
+  async function register(env: Record<string, string>) {
+    process.env = { ...saved, ...env };
+    let http!: jest.SpyInstance;
+    let queue!: jest.SpyInstance;
+    await jest.isolateModulesAsync(async () => {
+      const isolated = await import('@azure/functions');
+      http = jest.spyOn(isolated.app, 'http').mockImplementation(() => undefined);
+      queue = jest.spyOn(isolated.app, 'serviceBusQueue').mockImplementation(() => undefined);
+      await import('../../functions/index');
+    });
+    return {
+      http: Object.fromEntries(http.mock.calls.map(([name, options]) => [name, options])),
+      queue: Object.fromEntries(queue.mock.calls.map(([name, options]) => [name, options])),
+    };
+  }
+
+  it('registers sync, retry and status as HTTP functions behind function keys', async () => {
+    const { http } = await register(AZURE_ENV);
+    expect(http.sync).toMatchObject({ methods: ['POST'], route: 'stream/sync', authLevel: 'function' });
+    expect(http.retry).toMatchObject({ methods: ['POST'], route: 'stream/retry', authLevel: 'function' });
+    expect(http.status).toMatchObject({ methods: ['GET'], route: 'stream/status', authLevel: 'function' });
+  });
+
+  it('registers read as a Service Bus trigger on the main queue, with sessions when ordering is on', async () => {
+    expect((await register(AZURE_ENV)).queue.read).toMatchObject({
+      connection: 'ServiceBusConnection',
+      queueName: 'datasync',
+      isSessionsEnabled: true,
+      cardinality: 'one',
+    });
+    const unordered = await register({
+      ...AZURE_ENV,
+      DATASYNC_ORDERING: 'false',
+      DATASYNC_MAIN_STREAM: 'orders',
+    });
+    expect(unordered.queue.read).toMatchObject({
+      queueName: 'orders',
+      isSessionsEnabled: false,
+    });
+  });
+
+  it('fails at load, naming the setting, when an Azure setting is missing', async () => {
+    await expect(
+      register({ ServiceBusConnection__fullyQualifiedNamespace: 'x.servicebus.windows.net' }),
+    ).rejects.toThrow(/DATASYNC_ARCHIVE_ACCOUNT_URL is required in Azure mode/);
+  });
+});
+
+describe('function handlers', () => {
+  let pipeline: EmbeddedPipeline;
+  let target: TargetServer;
+  let logs: string[];
+  let context: InvocationContext;
+
+  beforeEach(async () => {
+    pipeline = new EmbeddedPipeline();
+    target = await new TargetServer().start();
+    logs = [];
+    context = new InvocationContext({
+      invocationId: 'inv-1',
+      functionName: 'test',
+      logHandler: (level, ...args) => logs.push(`${level} ${args.join(' ')}`),
+      triggerMetadata: { sequenceNumber: 42 },
+    });
+  });
+  afterEach(async () => {
+    pipeline.close();
+    await target.stop();
+  });
+
+  const http = () => httpFunctions(() => embeddedRuntime(pipeline));
+  const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+    new HttpRequest({
+      method: 'POST',
+      url,
+      body: { string: JSON.stringify(body) },
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+
+  it('sync answers 202 and logs a structured line without the credential', async () => {
+    const handler = http().sync.handler as HttpHandler;
+    const response = await handler(
+      post('https://app/api/stream/sync', syncRequest(`${target.url}/orders`), {
+        authorization: 'Bearer fn-secret',
+      }),
+      context,
+    );
+    expect(response).toMatchObject({
+      status: 202,
+      jsonBody: { messages: [{ stream: 'datasync', offset: 0 }] },
+    });
+    expect(logs.some((line) => line.includes('"event":"sync.accepted"'))).toBe(true);
+    expect(logs.join('\n')).not.toContain('fn-secret');
+  });
+
+  it('sync answers 400 with the problems for a bad request', async () => {
+    const handler = http().sync.handler as HttpHandler;
+    const response = await handler(post('https://app/api/stream/sync', [{ streamMessage: {} }]), context);
+    expect(response).toMatchObject({
+      status: 400,
+      jsonBody: { problems: expect.arrayContaining(['[0].streamMessage.targetRestApi: required']) },
+    });
+  });
+
+  it('retry answers the four fields', async () => {
+    await pipeline.stream.append('datasync-error-503', [envelope(`${target.url}/a`)]);
+    const handler = http().retry.handler as HttpHandler;
+    const response = await handler(
+      post('https://app/api/stream/retry', retryRequest('datasync-error-503')),
+      context,
+    );
+    expect(response).toEqual({
+      status: 200,
+      jsonBody: { lastReadOffset: 0, processedmessages: 1, failedMessages: 0, endOfStream: true },
+    });
+  });
+
+  it('status answers what the runtime reports', async () => {
+    await pipeline.stream.append('datasync', [envelope(`${target.url}/a`)]);
+    const handler = http().status.handler as HttpHandler;
+    const response = await handler(
+      new HttpRequest({ method: 'GET', url: 'https://app/api/stream/status' }),
+      context,
+    );
+    expect(response).toEqual({ status: 200, jsonBody: { streams: ['datasync'] } });
+  });
+
+  it('read delivers the message and records where it came from on failure', async () => {
+    target.reply('/missing', { status: 404 });
+    const handler = readFunction(() => embeddedRuntime(pipeline), { queueName: 'datasync', ordering: true })
+      .handler as ServiceBusQueueHandler;
+    await handler(envelope(`${target.url}/ok`), context);
+    await handler(envelope(`${target.url}/missing`), context);
+    expect(target.calls.map((call) => call.path)).toEqual(['/ok', '/missing']);
+    const [record] = await pipeline.all('datasync-error-404');
+    expect(record?.body.failure?.from).toEqual({ stream: 'datasync', offset: '42' });
+    expect(logs.some((line) => line.includes('"event":"sync.failed"'))).toBe(true);
+  });
+
+  it('read throws when the outcome cannot be made durable, so the host abandons the message', async () => {
+    target.reply('/missing', { status: 404 });
+    const handler = readFunction(() => embeddedRuntime(pipeline), { queueName: 'datasync', ordering: true })
+      .handler as ServiceBusQueueHandler;
+    pipeline.db.close();
+    await expect(handler(envelope(`${target.url}/missing`), context)).rejects.toThrow(/could not append/);
+    pipeline.close = () => pipeline.target.close();
+  });
+});

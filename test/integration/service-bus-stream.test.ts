@@ -1,0 +1,113 @@
+import Long from 'long';
+import { ServiceBusStatus } from '../../shared/adapters/azure/service-bus-status';
+import { ServiceBusStream } from '../../shared/adapters/azure/service-bus-stream';
+import { StorageError } from '../../shared/pipeline/errors';
+import { FakeServiceBus } from '../helpers/fake-service-bus';
+import { envelope } from '../helpers/fixtures';
+
+describe('ServiceBusStream', () => {
+  it('keeps sequence numbers beyond 2^53 exact', async () => {
+    const bus = new FakeServiceBus().createQueue('q', {
+      firstSequenceNumber: Long.fromString('9007199254740993'),
+    });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    await stream.append('q', [envelope('https://t/1'), envelope('https://t/2')]);
+    const records = await stream.readAfter('q', 9007199254740993n, 10);
+    expect(records.map((record) => record.offset)).toEqual([9007199254740994n]);
+  });
+
+  it('sends as few batches as fit and names the message id, streamKey session and attempt', async () => {
+    const bus = new FakeServiceBus().createQueue('main', { sessions: true });
+    bus.batchBytes = 1500;
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']) });
+    const sent = Array.from({ length: 10 }, (_, i) =>
+      envelope(`https://t/${i}`, { streamKey: i % 2 ? 'odd' : '' }),
+    );
+    const appended = await stream.append('main', sent);
+    expect(appended.map((item) => item.id)).toEqual(sent.map((item) => item.id));
+    const stored = bus.queues.get('main')!.messages.map((entry) => entry.message);
+    expect(stored).toHaveLength(10);
+    expect(bus.calls.batchesSent).toBeGreaterThan(1);
+    expect(bus.calls.batchesSent).toBeLessThan(10);
+    expect(stored[1]).toMatchObject({
+      messageId: sent[1]!.id,
+      sessionId: 'odd',
+      applicationProperties: { attempt: 0 },
+    });
+    expect(stored[0]?.sessionId).toBe(sent[0]!.id);
+    expect(bus.calls.sendersClosed).toBe(1);
+  });
+
+  it('pages through peeks that return fewer than asked and skips scheduled messages', async () => {
+    const bus = new FakeServiceBus().createQueue('q');
+    bus.peekLimit = 2;
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    await stream.append(
+      'q',
+      Array.from({ length: 7 }, (_, i) => envelope(`https://t/${i}`)),
+    );
+    bus.queues.get('q')!.messages[1]!.state = 'scheduled';
+    const records = await stream.readAfter('q', -1n, 5);
+    expect(records.map((record) => record.offset)).toEqual([1n, 3n, 4n, 5n, 6n]);
+    expect(bus.calls.peeks).toBeGreaterThanOrEqual(3);
+  });
+
+  it('says how many were already sent when a later batch fails', async () => {
+    const bus = new FakeServiceBus().createQueue('q');
+    bus.batchBytes = 600;
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    const sender = bus.createSender('q');
+    const original = sender.sendMessages;
+    let sends = 0;
+    bus.createSender = () => ({
+      ...sender,
+      sendMessages: async (batch: Parameters<typeof original>[0]) => {
+        sends += 1;
+        if (sends === 2) throw new Error('ServiceBusy');
+        return original(batch);
+      },
+    });
+    const error = await stream
+      .append(
+        'q',
+        Array.from({ length: 6 }, (_, i) => envelope(`https://t/${i}`)),
+      )
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as Error).message).toMatch(/\(\d of 6 were already sent\): ServiceBusy/);
+  });
+});
+
+describe('ServiceBusStatus', () => {
+  it('counts active and dead-lettered messages by peeking, and does not peek a session queue', async () => {
+    const bus = new FakeServiceBus().createQueue('main', { sessions: true }).createQueue('errors');
+    bus.peekLimit = 2;
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']) });
+    await stream.append(
+      'errors',
+      Array.from({ length: 5 }, (_, i) => envelope(`https://t/${i}`)),
+    );
+    const dead = bus.queues.get('main')!.deadLetters;
+    dead.push({
+      sequenceNumber: Long.fromNumber(9),
+      message: { body: {} },
+      state: 'active',
+      enqueuedTimeUtc: new Date(),
+    });
+    const depths = await new ServiceBusStatus(bus, 4).depths(
+      ['main', 'errors', 'missing'],
+      new Set(['main']),
+    );
+    expect(depths).toEqual([
+      { queue: 'main', active: null, deadLettered: 1, capped: false },
+      { queue: 'errors', active: 4, deadLettered: 0, capped: true },
+      {
+        queue: 'missing',
+        active: null,
+        deadLettered: 0,
+        capped: false,
+        error: expect.stringMatching(/could not be found/),
+      },
+    ]);
+  });
+});
