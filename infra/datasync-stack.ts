@@ -1,0 +1,57 @@
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
+import { TerraformOutput, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import { Compute } from './constructs/compute';
+import { Messaging } from './constructs/messaging';
+import { Monitoring } from './constructs/monitoring';
+import { Secrets } from './constructs/secrets';
+import { Storage } from './constructs/storage';
+import type { DatasyncInputs } from './inputs';
+import { names } from './naming';
+
+/** The whole Azure footprint of datasync, one stack built from small constructs. */
+export class DatasyncStack extends TerraformStack {
+  constructor(scope: Construct, id: string, inputs: DatasyncInputs) {
+    super(scope, id);
+    const n = names(inputs);
+    new AzurermProvider(this, 'azurerm', {
+      features: [{}],
+      storageUseAzuread: true,
+      resourceProviderRegistrations: 'core',
+      resourceProvidersToRegister: [
+        'Microsoft.ServiceBus',
+        'Microsoft.Web',
+        'Microsoft.KeyVault',
+        'Microsoft.Insights',
+        'Microsoft.OperationalInsights',
+      ],
+    });
+    const group = new ResourceGroup(this, 'resource-group', {
+      name: n.resourceGroup,
+      location: inputs.location,
+    });
+    const shared = { inputs, names: n, resourceGroupName: group.name };
+
+    const messaging = new Messaging(this, 'messaging', shared);
+    const secrets = new Secrets(this, 'secrets', shared);
+    const storage = new Storage(this, 'storage', shared);
+    const monitoring = new Monitoring(this, 'monitoring', { ...shared, namespace: messaging.namespace });
+    const compute = new Compute(this, 'compute', {
+      ...shared,
+      messaging,
+      vault: secrets.vault,
+      storage,
+      appInsights: monitoring.appInsights,
+    });
+
+    const base = `https://${compute.app.defaultHostname}/api/stream`;
+    new TerraformOutput(this, 'sync_url', { value: `${base}/sync` });
+    new TerraformOutput(this, 'retry_url', { value: `${base}/retry` });
+    new TerraformOutput(this, 'status_url', { value: `${base}/status` });
+    new TerraformOutput(this, 'function_app_name', { value: compute.app.name });
+    new TerraformOutput(this, 'resource_group', { value: group.name });
+    new TerraformOutput(this, 'servicebus_namespace', { value: messaging.namespace.name });
+    new TerraformOutput(this, 'key_vault_url', { value: secrets.vault.vaultUri });
+  }
+}

@@ -1,0 +1,259 @@
+import { Testing } from 'cdktf';
+import { CONFIG_KEYS, loadConfig, SERVICE_BUS_NAMESPACE_SETTING } from '../../shared/config/config';
+import { DatasyncStack } from '../../infra/datasync-stack';
+import { InputError, readInputs, type DatasyncInputs } from '../../infra/inputs';
+
+type Resources = Record<string, Record<string, Record<string, unknown>>>;
+
+function synth(env: Record<string, string> = {}): {
+  resources: Resources;
+  outputs: Record<string, { value: string }>;
+  inputs: DatasyncInputs;
+} {
+  const inputs = readInputs({ DATASYNC_PACKAGE: '/tmp/datasync-abc.zip', ...env });
+  const stack = new DatasyncStack(Testing.app(), 'test', inputs);
+  const json = JSON.parse(Testing.synth(stack)) as {
+    resource: Resources;
+    output: Record<string, { value: string }>;
+  };
+  return { resources: json.resource, outputs: json.output, inputs };
+}
+
+const only = (resources: Resources, type: string) => {
+  const all = Object.values(resources[type] ?? {});
+  expect(all).toHaveLength(1);
+  return all[0] as Record<string, unknown>;
+};
+const all = (resources: Resources, type: string) => Object.values(resources[type] ?? {});
+
+describe('infra: the datasync stack', () => {
+  const { resources, outputs } = synth({ DATASYNC_ALERT_EMAILS: 'ops@example.com,oncall@example.com' });
+
+  it('locks Service Bus to identities and shapes the main queue for at-least-once, ordered delivery', () => {
+    expect(only(resources, 'azurerm_servicebus_namespace')).toMatchObject({
+      local_auth_enabled: false,
+      minimum_tls_version: '1.2',
+      sku: 'Standard',
+    });
+    const queues = all(resources, 'azurerm_servicebus_queue');
+    const main = queues.find((queue) => queue.name === 'datasync');
+    expect(main).toMatchObject({
+      requires_session: true,
+      requires_duplicate_detection: true,
+      max_delivery_count: 10,
+      lock_duration: 'PT2M',
+      default_message_ttl: 'P7D',
+      dead_lettering_on_message_expiration: true,
+    });
+  });
+
+  it('makes one error queue per mapped stream, retained for the retention and never deduplicated', () => {
+    const errorQueues = all(resources, 'azurerm_servicebus_queue').filter(
+      (queue) => queue.name !== 'datasync',
+    );
+    expect(errorQueues.map((queue) => queue.name).sort()).toEqual([
+      'datasync-error-404',
+      'datasync-error-503',
+      'datasync-error-unexpected',
+    ]);
+    for (const queue of errorQueues) {
+      expect(queue).toMatchObject({ default_message_ttl: 'P7D', dead_lettering_on_message_expiration: true });
+      expect(queue.requires_duplicate_detection).toBeUndefined();
+    }
+    expect(only(resources, 'azurerm_servicebus_topic')).toMatchObject({ name: 'datasync-alerts' });
+    expect(only(resources, 'azurerm_servicebus_subscription')).toMatchObject({ name: 'operators' });
+  });
+
+  it('follows the error mapping input: its streams become queues', () => {
+    const custom = synth({
+      DATASYNC_ERROR_MAPPING: JSON.stringify([
+        { responsecode: '5xx', stream: 'errors-5xx' },
+        { responsecode: 'unexpectedError', stream: 'errors-parked', unrecoverable: true },
+      ]),
+      DATASYNC_RETENTION_DAYS: '14',
+      DATASYNC_ORDERING: 'false',
+    });
+    const queues = all(custom.resources, 'azurerm_servicebus_queue');
+    expect(queues.map((queue) => queue.name).sort()).toEqual(['datasync', 'errors-5xx', 'errors-parked']);
+    expect(queues.every((queue) => queue.default_message_ttl === 'P14D')).toBe(true);
+    expect(queues.find((queue) => queue.name === 'datasync')?.requires_session).toBe(false);
+  });
+
+  it('secures Key Vault and storage by default', () => {
+    expect(only(resources, 'azurerm_key_vault')).toMatchObject({
+      rbac_authorization_enabled: true,
+      purge_protection_enabled: true,
+      soft_delete_retention_days: 90,
+    });
+    const accounts = all(resources, 'azurerm_storage_account');
+    expect(accounts).toHaveLength(2);
+    for (const account of accounts) {
+      expect(account).toMatchObject({
+        min_tls_version: 'TLS1_2',
+        https_traffic_only_enabled: true,
+        allow_nested_items_to_be_public: false,
+        shared_access_key_enabled: false,
+      });
+    }
+    expect(only(resources, 'azurerm_storage_container')).toMatchObject({
+      name: 'datasync-archive',
+      container_access_type: 'private',
+    });
+    const rule = (
+      only(resources, 'azurerm_storage_management_policy').rule as Array<Record<string, unknown>>
+    )[0];
+    expect(rule).toMatchObject({
+      enabled: true,
+      actions: { base_blob: { delete_after_days_since_modification_greater_than: 365 } },
+    });
+  });
+
+  it('runs the app on Linux, Node 20, HTTPS only, with its own identity and the code package', () => {
+    const app = only(resources, 'azurerm_linux_function_app');
+    expect(app).toMatchObject({
+      https_only: true,
+      storage_uses_managed_identity: true,
+      identity: { type: 'SystemAssigned' },
+      zip_deploy_file: '/tmp/datasync-abc.zip',
+      ftp_publish_basic_authentication_enabled: false,
+      site_config: {
+        application_stack: { node_version: '20' },
+        always_on: true,
+        minimum_tls_version: '1.2',
+        ftps_state: 'Disabled',
+      },
+    });
+    expect(only(resources, 'azurerm_service_plan')).toMatchObject({ os_type: 'Linux', sku_name: 'B1' });
+  });
+
+  it('gives the app every setting its configuration needs in Azure mode, and nothing it would refuse', () => {
+    const settings = only(resources, 'azurerm_linux_function_app').app_settings as Record<string, string>;
+    const unknown = Object.keys(settings).filter(
+      (key) => key.startsWith('DATASYNC_') && !(CONFIG_KEYS as readonly string[]).includes(key),
+    );
+    expect(unknown).toEqual([]);
+    expect(settings[SERVICE_BUS_NAMESPACE_SETTING]).toMatch(/\.servicebus\.windows\.net$/);
+    // Terraform fills the tokens in at apply time; the app must accept the shape.
+    const resolved = Object.fromEntries(
+      Object.entries(settings).map(([key, value]) => [
+        key,
+        value.replace(/\$\{[^}]+\}/g, 'https://resolved.example'),
+      ]),
+    );
+    const config = loadConfig(resolved);
+    expect(config.mode).toBe('azure');
+    expect(config.targets.allowPrivate).toBe(false);
+    expect(config.errorMapping.map((route) => route.stream)).toContain('datasync-error-unexpected');
+  });
+
+  it('grants the app least privilege, each role scoped to one resource', () => {
+    const roles = all(resources, 'azurerm_role_assignment').map((role) => [
+      role.role_definition_name,
+      String(role.scope),
+    ]);
+    expect(roles.sort()).toEqual(
+      [
+        ['Azure Service Bus Data Receiver', expect.stringMatching(/^\$\{azurerm_servicebus_namespace\./)],
+        ['Azure Service Bus Data Sender', expect.stringMatching(/^\$\{azurerm_servicebus_namespace\./)],
+        ['Key Vault Secrets Officer', expect.stringMatching(/^\$\{azurerm_key_vault\./)],
+        [
+          'Storage Blob Data Contributor',
+          expect.stringMatching(/^\$\{azurerm_storage_container\..*resource_manager_id\}$/),
+        ],
+        ['Storage Blob Data Owner', expect.stringMatching(/^\$\{azurerm_storage_account\.storage_runtime/)],
+      ].sort(),
+    );
+    for (const role of all(resources, 'azurerm_role_assignment')) {
+      expect(String(role.principal_id)).toMatch(/azurerm_linux_function_app\..*identity\[0\]\.principal_id/);
+      expect(String(role.scope)).not.toMatch(/subscriptions\//);
+    }
+  });
+
+  it('alerts the e-mail receivers on each error queue, dead letters, unrecoverable failures and function failures', () => {
+    const group = only(resources, 'azurerm_monitor_action_group');
+    expect((group.email_receiver as Array<{ email_address: string }>).map((r) => r.email_address)).toEqual([
+      'ops@example.com',
+      'oncall@example.com',
+    ]);
+    const alerts = all(resources, 'azurerm_monitor_metric_alert');
+    const watched = alerts.map((alert) => {
+      const [criteria] = alert.criteria as Array<{
+        metric_name: string;
+        dimension?: Array<{ values: string[] }>;
+      }>;
+      return `${criteria?.metric_name}:${criteria?.dimension?.[0]?.values.join(',') ?? ''}`;
+    });
+    expect(watched.sort()).toEqual(
+      [
+        'ActiveMessages:datasync-error-404',
+        'ActiveMessages:datasync-error-503',
+        'ActiveMessages:datasync-error-unexpected',
+        'DeadletteredMessages:*',
+        'IncomingMessages:datasync-alerts',
+        'requests/failed:',
+      ].sort(),
+    );
+    for (const alert of alerts) {
+      expect(alert.action).toEqual([
+        { action_group_id: expect.stringMatching(/azurerm_monitor_action_group\./) },
+      ]);
+    }
+  });
+
+  it('ships a workbook with the sync numbers from the app log lines', () => {
+    const workbook = only(resources, 'azurerm_application_insights_workbook');
+    expect(workbook.name).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const data = JSON.stringify(JSON.parse(String(workbook.data_json)));
+    for (const event of [
+      'sync.accepted',
+      'sync.delivered',
+      'sync.failed',
+      'alert.unrecoverable',
+      'replay.done',
+    ]) {
+      expect(data).toContain(event);
+    }
+  });
+
+  it('outputs the URLs and names an operator needs', () => {
+    expect(Object.keys(outputs).sort()).toEqual(
+      [
+        'function_app_name',
+        'key_vault_url',
+        'resource_group',
+        'retry_url',
+        'servicebus_namespace',
+        'status_url',
+        'sync_url',
+      ].sort(),
+    );
+    expect(outputs.sync_url?.value).toMatch(
+      /^https:\/\/\$\{azurerm_linux_function_app\..*default_hostname\}\/api\/stream\/sync$/,
+    );
+  });
+});
+
+describe('infra inputs', () => {
+  it.each([
+    [{ DATASYNC_PREFIX: 'Data_Sync' }, /DATASYNC_PREFIX must be 3-10 lowercase/],
+    [{ DATASYNC_PLAN_SKU: 'Y1' }, /DATASYNC_PLAN_SKU must be a dedicated plan/],
+    [{ DATASYNC_SERVICEBUS_SKU: 'Basic' }, /DATASYNC_SERVICEBUS_SKU must be Standard or Premium/],
+    [{ DATASYNC_ALERT_EMAILS: 'not-an-address' }, /DATASYNC_ALERT_EMAILS has an invalid address/],
+  ])('refuses %j naming the input', (env, message) => {
+    expect(() => readInputs(env)).toThrow(InputError);
+    expect(() => readInputs(env)).toThrow(message);
+  });
+
+  it('validates shared settings with the app own parser', () => {
+    expect(() => readInputs({ DATASYNC_ERROR_MAPPING: '[{"responsecode":"404","stream":"x"}]' })).toThrow(
+      /unexpectedError/,
+    );
+  });
+
+  it('names everything from the prefix', () => {
+    const { resources } = synth({ DATASYNC_PREFIX: 'acme', DATASYNC_NAME_SUFFIX: 'x1y2' });
+    expect(only(resources, 'azurerm_resource_group').name).toBe('rg-acme');
+    expect(only(resources, 'azurerm_servicebus_namespace').name).toBe('acme-sb-x1y2');
+    expect(only(resources, 'azurerm_linux_function_app').name).toBe('acme-func-x1y2');
+  });
+});
