@@ -63,6 +63,7 @@ export function createAzureRuntime(
     alerts: new ServiceBusAlerts(alertSender, log),
     target,
     routing,
+    retry: config.retry,
     maxAttempts: config.dispatch.maxAttempts,
     log,
   });

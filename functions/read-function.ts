@@ -29,7 +29,11 @@ export function readFunction(
       const body = (typeof message === 'string' ? JSON.parse(message) : message) as Envelope;
       // The host hands the 64-bit sequence number over as a JS number; beyond 2^53 it is recorded as -1.
       const offset = parseOffset(context.triggerMetadata?.sequenceNumber) ?? -1n;
-      await dispatch(current.dispatch(contextLogger(context)), { stream: current.mainStream, offset, body });
+      await dispatch(
+        current.dispatch(contextLogger(context)),
+        { stream: current.mainStream, offset, body },
+        { autoRetry: true },
+      );
     },
   };
 }

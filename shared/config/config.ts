@@ -4,6 +4,7 @@ import { errorRouteSchema, streamName, type ErrorRoute } from '../contract/retry
 import { DEFAULT_SYNC_LIMITS } from '../contract/sync-request';
 import { DEFAULT_ERROR_MAPPING, FALLBACK_KEY } from '../pipeline/error-routing';
 import type { PopulateLimits } from '../pipeline/populate';
+import type { RetryPolicy } from '../pipeline/retry-policy';
 import { ConfigError, EnvReader } from './env-reader';
 
 export const DEFAULTS = {
@@ -17,6 +18,9 @@ export const DEFAULTS = {
   concurrency: 32,
   perHostConcurrency: 8,
   maxAttempts: 10,
+  autoRetries: 3,
+  retryBaseMs: 1000,
+  retryMaxDelayMs: 5 * 60_000,
   retentionDays: 7,
   secretCacheTtlMs: 5 * 60_000,
   archiveContainer: 'datasync-archive',
@@ -44,6 +48,7 @@ export interface Config {
   errorMapping: ErrorRoute[];
   limits: PopulateLimits & { maxBodyBytes: number };
   dispatch: { concurrency: number; perHostConcurrency: number; timeoutMs: number; maxAttempts: number };
+  retry: RetryPolicy;
   targets: { allowlist: string[]; allowPrivate: boolean };
   secretCacheTtlMs: number;
   retentionMs: number;
@@ -66,6 +71,9 @@ export const CONFIG_KEYS = [
   'DATASYNC_DISPATCH_CONCURRENCY',
   'DATASYNC_PER_HOST_CONCURRENCY',
   'DATASYNC_MAX_ATTEMPTS',
+  'DATASYNC_AUTO_RETRIES',
+  'DATASYNC_RETRY_BASE_MS',
+  'DATASYNC_RETRY_MAX_DELAY_MS',
   'DATASYNC_TARGET_ALLOWLIST',
   'DATASYNC_ALLOW_PRIVATE_TARGETS',
   'DATASYNC_RETENTION_DAYS',
@@ -123,6 +131,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ),
       timeoutMs: read.positiveInt('DATASYNC_TARGET_TIMEOUT_MS', DEFAULTS.timeoutMs),
       maxAttempts: read.positiveInt('DATASYNC_MAX_ATTEMPTS', DEFAULTS.maxAttempts),
+    },
+    retry: {
+      autoRetries: read.int('DATASYNC_AUTO_RETRIES', DEFAULTS.autoRetries, 0, 100),
+      baseDelayMs: read.positiveInt('DATASYNC_RETRY_BASE_MS', DEFAULTS.retryBaseMs),
+      maxDelayMs: read.positiveInt('DATASYNC_RETRY_MAX_DELAY_MS', DEFAULTS.retryMaxDelayMs),
     },
     targets: {
       allowlist: read.list('DATASYNC_TARGET_ALLOWLIST', ['*']),

@@ -1,13 +1,7 @@
 import type { StreamMessage } from './sync-request';
 
 /** Why a delivery failed, translated once at the boundary. */
-export type FailureReason =
-  | 'http'
-  | 'timeout'
-  | 'network'
-  | 'forbiddenTarget'
-  | 'missingSecret'
-  | 'attemptsExhausted';
+export type FailureReason = 'http' | 'timeout' | 'network' | 'forbiddenTarget' | 'missingSecret';
 
 /** What happened on the last failed attempt; credentials are never part of it. */
 export interface Failure {
@@ -16,7 +10,9 @@ export interface Failure {
   /** Start of the target's response body, with the credential redacted. */
   responseExcerpt?: string;
   detail?: string;
-  /** The error-mapping key that chose the stream ("404", "5xx", "timeout", "unexpectedError"...). */
+  /** What the target asked for in `Retry-After`, in ms. */
+  retryAfterMs?: number;
+  /** The error-mapping key that chose the stream ("404", "5xx", "timeout", "unexpectedError"...) or "autoRetry". */
   routedBy: string;
   at: string;
   from: { stream: string; offset: string };
@@ -30,7 +26,9 @@ export interface Envelope {
   id: string;
   streamKey: string;
   streamMessage: StreamMessage;
-  /** Failed delivery attempts so far (0 when first ingested). */
+  /** Failed delivery attempts so far (0 when first ingested), automatic retries and replays included. */
   attempt: number;
+  /** Automatic retries already made since the message last entered the main stream. */
+  autoRetries?: number;
   failure?: Failure;
 }

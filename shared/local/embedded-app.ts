@@ -17,6 +17,8 @@ import { CachedSecretStore } from '../pipeline/secret-cache';
 import { TargetPolicy } from '../pipeline/target-policy';
 
 export const CONSUMER_NAME = 'dispatch';
+/** How often due automatic retries are moved back onto their stream. */
+const RELEASE_INTERVAL_MS = 250;
 const RECENT_FAILURES = 5;
 
 /** The whole pipeline on embedded backends: SQLite stream and secrets, file archive, local alerts. */
@@ -27,6 +29,7 @@ export class EmbeddedApp {
   private readonly target: HttpTarget;
   private readonly db;
   private readonly stopAppendListener: () => void;
+  private releaseTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: Config,
@@ -54,6 +57,7 @@ export class EmbeddedApp {
         config.dispatch.perHostConcurrency,
       ),
       routing: new ErrorRouting(config.errorMapping),
+      retry: config.retry,
       maxAttempts: config.dispatch.maxAttempts,
       log,
     };
@@ -75,7 +79,7 @@ export class EmbeddedApp {
     this.consumer = new StreamConsumer(
       this.stream,
       async (record) => {
-        await dispatch(dispatchDeps, record);
+        await dispatch(dispatchDeps, record, { autoRetry: true });
       },
       {
         stream: config.mainStream,
@@ -94,14 +98,24 @@ export class EmbeddedApp {
 
   async start(): Promise<void> {
     await this.consumer.start();
+    this.releaseTimer = setInterval(() => this.releaseDueRetries(), RELEASE_INTERVAL_MS);
   }
 
   /** Stops the consumer (in-flight deliveries get `graceMs` to finish), then closes the database. */
   async stop(graceMs: number): Promise<void> {
+    clearInterval(this.releaseTimer);
     this.stopAppendListener();
     await this.consumer.stop(graceMs);
     this.target.close();
     this.db.close();
+  }
+
+  private releaseDueRetries(): void {
+    try {
+      this.stream.releaseDue();
+    } catch (error) {
+      this.log.error('retry.release_failed', { error: String(error) });
+    }
   }
 
   expireOldMessages(): number {
@@ -131,6 +145,7 @@ export class EmbeddedApp {
         committedOffset: offsetToJson(committed),
         lag: main ? Number(main.lastOffset - committed) : 0,
         inFlight: this.consumer.pending,
+        scheduledRetries: this.stream.scheduledCount(),
       },
       recentFailures: failures
         .flat()

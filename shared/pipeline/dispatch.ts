@@ -1,9 +1,10 @@
 import type { Envelope, Failure } from '../contract/envelope';
 import { offsetToJson, type Offset } from '../contract/offset';
 import { originOf } from '../contract/sync-request';
-import type { ErrorRouting } from './error-routing';
+import { EXHAUSTED_KEY, type ErrorRouting, type Route } from './error-routing';
 import { isTargetError } from './errors';
 import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target, TargetRequest } from './ports';
+import { isTransient, retryDelayMs, type RetryPolicy } from './retry-policy';
 import { buildTargetRequest } from './target-request';
 
 export interface DispatchDeps {
@@ -13,9 +14,17 @@ export interface DispatchDeps {
   alerts: Alerts;
   target: Target;
   routing: ErrorRouting;
-  /** Attempts (first delivery and replays) after which a message is parked as unrecoverable. */
+  retry: RetryPolicy;
+  /** Attempts (deliveries, automatic retries and replays) after which a message is parked as unrecoverable. */
   maxAttempts: number;
   log: Logger;
+}
+
+export interface DispatchOptions {
+  /** The replay's mapping; the configured one otherwise. */
+  routing?: ErrorRouting;
+  /** Schedule a delayed re-attempt on the source stream for transient failures (the consumer path, not replays). */
+  autoRetry?: boolean;
 }
 
 /** Where a message came from: a stream and its offset there. */
@@ -27,32 +36,48 @@ export interface Source {
 
 export type Outcome =
   | { kind: 'delivered'; status: number }
+  | { kind: 'scheduled'; at: Date; failure: Failure }
   | { kind: 'routed'; stream: string; offset?: Offset; failure: Failure; unrecoverable: boolean };
+
+/** What is known of a failure before it is routed. */
+type FailureFacts = Omit<Failure, 'routedBy' | 'at' | 'from'>;
 
 const EXCERPT_CHARS = 512;
 
 /**
- * Delivers one message to its target and, when that fails, makes the failure durable on the error
- * stream its classification chooses (plus archive and alert when that stream is unrecoverable).
- * Resolves with the outcome; throws only when the outcome could not be made durable, so the source
- * message must not be settled.
+ * Delivers one message to its target. When that fails, the outcome is made durable: a delayed
+ * re-attempt for a transient failure while automatic retries remain, otherwise the error stream the
+ * classification chooses (plus archive and alert when that stream is unrecoverable). Throws only when
+ * the outcome could not be made durable, so the source message must not be settled.
  */
-export async function dispatch(deps: DispatchDeps, source: Source, routing = deps.routing): Promise<Outcome> {
+export async function dispatch(
+  deps: DispatchDeps,
+  source: Source,
+  options: DispatchOptions = {},
+): Promise<Outcome> {
   const envelope = source.body;
   const attempt = envelope.attempt + 1;
   const prepared = await prepareRequest(deps.secrets, envelope);
-  if (!('request' in prepared)) return routeFailure(deps, source, routing, attempt, prepared);
-  const result = await callTarget(deps.target, prepared.request, prepared.credential);
-  const status = result.status;
-  if (status !== undefined && status >= 200 && status < 300) {
-    deps.log.info('sync.delivered', { id: envelope.id, status, stream: source.stream, attempt });
-    return { kind: 'delivered', status };
+  const facts =
+    'request' in prepared ? await callTarget(deps.target, prepared.request, prepared.credential) : prepared;
+  if (facts.status !== undefined && facts.status >= 200 && facts.status < 300) {
+    deps.log.info('sync.delivered', {
+      id: envelope.id,
+      status: facts.status,
+      stream: source.stream,
+      attempt,
+    });
+    return { kind: 'delivered', status: facts.status };
   }
-  return routeFailure(deps, source, routing, attempt, result);
+  const exhausted = attempt >= deps.maxAttempts;
+  const retries = envelope.autoRetries ?? 0;
+  if (options.autoRetry && !exhausted && isTransient(facts) && retries < deps.retry.autoRetries) {
+    return scheduleRetry(deps, source, attempt, facts);
+  }
+  const routing = options.routing ?? deps.routing;
+  const route = exhausted ? routing.park(EXHAUSTED_KEY) : routing.route(facts);
+  return routeFailure(deps, source, route, attempt, facts);
 }
-
-/** What is known of a failure before it is routed. */
-type FailureFacts = Omit<Failure, 'routedBy' | 'at' | 'from'>;
 
 type Prepared = { request: TargetRequest; credential?: string } | FailureFacts;
 
@@ -72,6 +97,7 @@ async function prepareRequest(secrets: SecretStore, envelope: Envelope): Promise
   return { request: buildTargetRequest(envelope, secret.value), credential: secret.value };
 }
 
+/** The target's answer as facts (a 2xx status means delivered). */
 async function callTarget(
   target: Target,
   request: TargetRequest,
@@ -83,6 +109,7 @@ async function callTarget(
       reason: 'http',
       status: response.status,
       responseExcerpt: redact(response.bodyExcerpt.slice(0, EXCERPT_CHARS), credential),
+      ...(response.retryAfterMs === undefined ? {} : { retryAfterMs: response.retryAfterMs }),
     };
   } catch (error) {
     if (!isTargetError(error)) throw error;
@@ -90,22 +117,45 @@ async function callTarget(
   }
 }
 
-async function routeFailure(
-  deps: DispatchDeps,
-  source: Source,
-  routing: ErrorRouting,
-  attempt: number,
-  facts: FailureFacts,
-): Promise<Outcome> {
-  const exhausted = attempt >= deps.maxAttempts;
-  const route = routing.route(exhausted ? { reason: 'attemptsExhausted' } : facts);
-  const failure: Failure = {
+function failureRecord(source: Source, facts: FailureFacts, routedBy: string): Failure {
+  return {
     ...facts,
-    routedBy: route.key,
+    routedBy,
     at: new Date().toISOString(),
     from: { stream: source.stream, offset: source.offset.toString() },
   };
-  const record: Envelope = { ...source.body, attempt, failure };
+}
+
+async function scheduleRetry(
+  deps: DispatchDeps,
+  source: Source,
+  attempt: number,
+  facts: FailureFacts,
+): Promise<Outcome> {
+  const retry = (source.body.autoRetries ?? 0) + 1;
+  const at = new Date(Date.now() + retryDelayMs(deps.retry, retry, facts.retryAfterMs));
+  const failure = failureRecord(source, facts, 'autoRetry');
+  await deps.stream.schedule(source.stream, { ...source.body, attempt, autoRetries: retry, failure }, at);
+  deps.log.warn('sync.retry_scheduled', {
+    id: source.body.id,
+    status: facts.status,
+    reason: facts.reason,
+    attempt,
+    retry,
+    at: at.toISOString(),
+  });
+  return { kind: 'scheduled', at, failure };
+}
+
+async function routeFailure(
+  deps: DispatchDeps,
+  source: Source,
+  route: Route,
+  attempt: number,
+  facts: FailureFacts,
+): Promise<Outcome> {
+  const failure = failureRecord(source, facts, route.key);
+  const record: Envelope = { ...source.body, attempt, autoRetries: 0, failure };
   const [appended] = await deps.stream.append(route.stream, [record]);
   deps.log.warn('sync.failed', {
     id: record.id,

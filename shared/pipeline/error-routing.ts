@@ -56,10 +56,8 @@ export class ErrorRouting {
   }
 
   route(failure: FailureFacts): Route {
-    if (failure.reason === 'attemptsExhausted') {
-      const stream = this.byKey.get(EXHAUSTED_KEY) ?? this.fallbackStream();
-      return { stream, key: EXHAUSTED_KEY, unrecoverable: true };
-    }
+    // Retrying cannot make a forbidden target allowed: park it.
+    if (failure.reason === 'forbiddenTarget') return this.park('forbiddenTarget');
     const keys: string[] = [];
     if (failure.status !== undefined)
       keys.push(String(failure.status), `${Math.floor(failure.status / 100)}xx`);
@@ -70,6 +68,11 @@ export class ErrorRouting {
     }
     const stream = this.fallbackStream();
     return { stream, key: FALLBACK_KEY, unrecoverable: this.unrecoverable.has(stream) };
+  }
+
+  /** Where a message goes that must not be tried again: the key's stream, else the fallback; always unrecoverable. */
+  park(key: string): Route {
+    return { stream: this.byKey.get(key) ?? this.fallbackStream(), key, unrecoverable: true };
   }
 
   /** Every stream a failure can be routed to. */

@@ -40,7 +40,7 @@ export class StorageError extends DatasyncError {
 /** No HTTP answer from the target. */
 export class TargetError extends DatasyncError {
   constructor(
-    readonly reason: Exclude<FailureReason, 'http' | 'missingSecret' | 'attemptsExhausted'>,
+    readonly reason: Exclude<FailureReason, 'http' | 'missingSecret'>,
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -23,6 +23,8 @@ export interface StreamStore {
   /** Up to `max` records with an offset greater than `after` (`-1n`: from the oldest retained). */
   readAfter(stream: string, after: Offset, max: number): Promise<StreamRecord[]>;
   exists(stream: string): Promise<boolean>;
+  /** Makes a message durable now and appends it to `stream` at `at` (a delayed re-attempt). */
+  schedule(stream: string, message: Envelope, at: Date): Promise<void>;
 }
 
 export interface StoredSecret {

@@ -42,7 +42,7 @@ export async function replay(deps: DispatchDeps, request: RetryRequest): Promise
   const routing = deps.routing.withOverrides(request.errorMapping);
   const runner = new KeyedRunner();
   const outcomes = await Promise.allSettled(
-    records.map((record) => runner.run(record.body.streamKey, () => dispatch(deps, record, routing))),
+    records.map((record) => runner.run(record.body.streamKey, () => dispatch(deps, record, { routing }))),
   );
 
   const summary: ReplaySummary = {

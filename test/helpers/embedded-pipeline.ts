@@ -18,6 +18,7 @@ import { RecordingLogger } from './recording-logger';
 export interface PipelineOptions {
   timeoutMs?: number;
   maxAttempts?: number;
+  autoRetries?: number;
   policy?: TargetPolicyOptions;
 }
 
@@ -55,6 +56,7 @@ export class EmbeddedPipeline {
       alerts: new LocalAlerts(this.stream, this.log),
       target: this.target,
       routing: new ErrorRouting(DEFAULT_ERROR_MAPPING),
+      retry: { autoRetries: options.autoRetries ?? 0, baseDelayMs: 50, maxDelayMs: 1000 },
       maxAttempts: options.maxAttempts ?? 10,
       log: this.log,
     };

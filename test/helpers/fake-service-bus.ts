@@ -78,37 +78,59 @@ export class FakeServiceBus implements ServiceBusClientLike {
       sendMessages: async (
         batchOrMessage: ServiceBusMessageBatch | ServiceBusMessage | ServiceBusMessage[],
       ) => {
-        const queue = this.queues.get(name);
-        if (!queue) throw entityNotFound(name);
-        if (this.failNextSend) {
-          const error = this.failNextSend;
-          this.failNextSend = undefined;
-          throw error;
-        }
         const messages =
           batchOrMessage instanceof FakeBatch
             ? batchOrMessage.messages
             : Array.isArray(batchOrMessage)
               ? batchOrMessage
               : [batchOrMessage as ServiceBusMessage];
-        if (queue.sessions && messages.some((message) => !message.sessionId)) {
-          throw new Error('The SessionId was not set on a message, and it cannot be sent to the entity.');
-        }
+        this.enqueue(name, messages, 'active');
         this.calls.batchesSent += 1;
-        for (const message of messages) {
-          queue.messages.push({
-            sequenceNumber: queue.nextSequenceNumber,
-            message: JSON.parse(JSON.stringify(message)) as ServiceBusMessage,
-            state: 'active',
-            enqueuedTimeUtc: new Date(),
-          });
-          queue.nextSequenceNumber = queue.nextSequenceNumber.add(1);
-        }
       },
+      scheduleMessages: async (messages: ServiceBusMessage | ServiceBusMessage[], at: Date) =>
+        this.enqueue(name, Array.isArray(messages) ? messages : [messages], 'scheduled', at),
       close: async () => {
         this.calls.sendersClosed += 1;
       },
     };
+  }
+
+  /** What the service does when a scheduled message's time comes. */
+  activateScheduled(now = new Date()): void {
+    for (const queue of this.queues.values()) {
+      for (const stored of queue.messages) {
+        if (stored.state === 'scheduled' && stored.enqueuedTimeUtc <= now) stored.state = 'active';
+      }
+    }
+  }
+
+  private enqueue(
+    name: string,
+    messages: ServiceBusMessage[],
+    state: StoredMessage['state'],
+    at = new Date(),
+  ): Long[] {
+    const queue = this.queues.get(name);
+    if (!queue) throw entityNotFound(name);
+    if (this.failNextSend) {
+      const error = this.failNextSend;
+      this.failNextSend = undefined;
+      throw error;
+    }
+    if (queue.sessions && messages.some((message) => !message.sessionId)) {
+      throw new Error('The SessionId was not set on a message, and it cannot be sent to the entity.');
+    }
+    return messages.map((message) => {
+      const sequenceNumber = queue.nextSequenceNumber;
+      queue.messages.push({
+        sequenceNumber,
+        message: JSON.parse(JSON.stringify(message)) as ServiceBusMessage,
+        state,
+        enqueuedTimeUtc: at,
+      });
+      queue.nextSequenceNumber = queue.nextSequenceNumber.add(1);
+      return sequenceNumber;
+    });
   }
 
   createReceiver(name: string, options: ServiceBusReceiverOptions = {}) {

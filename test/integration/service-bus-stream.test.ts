@@ -52,6 +52,19 @@ describe('ServiceBusStream', () => {
     expect(bus.calls.peeks).toBeGreaterThanOrEqual(3);
   });
 
+  it('schedules a retry as a Service Bus scheduled message, invisible to reads until it is due', async () => {
+    const bus = new FakeServiceBus().createQueue('main', { sessions: true }).createQueue('copy');
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']) });
+    const retry = envelope('https://t/1', { streamKey: 'k', autoRetries: 1 });
+    await stream.schedule('main', retry, new Date(Date.now() + 60_000));
+    const [stored] = bus.queues.get('main')!.messages;
+    expect(stored).toMatchObject({ state: 'scheduled', message: { messageId: retry.id, sessionId: 'k' } });
+    await stream.schedule('copy', retry, new Date(Date.now() - 1));
+    expect(await stream.readAfter('copy', -1n, 10)).toEqual([]);
+    bus.activateScheduled();
+    expect((await stream.readAfter('copy', -1n, 10)).map((record) => record.body)).toEqual([retry]);
+  });
+
   it('says how many were already sent when a later batch fails', async () => {
     const bus = new FakeServiceBus().createQueue('q');
     bus.batchBytes = 600;

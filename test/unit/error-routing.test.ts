@@ -1,4 +1,4 @@
-import { DEFAULT_ERROR_MAPPING, ErrorRouting } from '../../shared/pipeline/error-routing';
+import { DEFAULT_ERROR_MAPPING, ErrorRouting, EXHAUSTED_KEY } from '../../shared/pipeline/error-routing';
 
 describe('ErrorRouting', () => {
   const routing = new ErrorRouting([
@@ -26,11 +26,21 @@ describe('ErrorRouting', () => {
   });
 
   it('parks exhausted messages on the fallback stream as unrecoverable', () => {
-    expect(routing.route({ reason: 'attemptsExhausted' })).toEqual({
+    expect(routing.park(EXHAUSTED_KEY)).toEqual({
       stream: 'datasync-error-unexpected',
       key: 'attemptsExhausted',
       unrecoverable: true,
     });
+  });
+
+  it('parks a forbidden target as unrecoverable, whatever the fallback stream is', () => {
+    const lenient = new ErrorRouting([{ responsecode: 'unexpectedError', stream: 'errors' }]);
+    expect(lenient.route({ reason: 'forbiddenTarget' })).toEqual({
+      stream: 'errors',
+      key: 'forbiddenTarget',
+      unrecoverable: true,
+    });
+    expect(lenient.route({ reason: 'network' }).unrecoverable).toBe(false);
   });
 
   it('lets a replay override some keys and keeps the rest', () => {

@@ -15,7 +15,7 @@ import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
 export interface ServiceBusClientLike {
   createSender(
     queueOrTopicName: string,
-  ): Pick<ServiceBusSender, 'createMessageBatch' | 'sendMessages' | 'close'>;
+  ): Pick<ServiceBusSender, 'createMessageBatch' | 'sendMessages' | 'scheduleMessages' | 'close'>;
   createReceiver(
     queueName: string,
     options?: ServiceBusReceiverOptions,
@@ -71,6 +71,20 @@ export class ServiceBusStream implements StreamStore {
       await sender.close();
     }
     return messages.map((envelope) => ({ stream, id: envelope.id }));
+  }
+
+  /** A Service Bus scheduled message: durable now, active in the queue at `at`. */
+  async schedule(stream: string, message: Envelope, at: Date): Promise<void> {
+    const sender = this.client.createSender(stream);
+    try {
+      await sender.scheduleMessages(this.toMessage(stream, message), at);
+    } catch (error) {
+      throw new StorageError(`could not schedule a retry on queue "${stream}": ${(error as Error).message}`, {
+        cause: error,
+      });
+    } finally {
+      await sender.close();
+    }
   }
 
   /** Pages through peeks until `max` active messages are found or a peek comes back empty. */

@@ -30,6 +30,13 @@ export function openDatabase(file: string): Database.Database {
       offset INTEGER NOT NULL,
       PRIMARY KEY (consumer, stream)
     );
+    CREATE TABLE IF NOT EXISTS scheduled (
+      id TEXT NOT NULL,
+      stream TEXT NOT NULL,
+      body TEXT NOT NULL,
+      visible_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS scheduled_visible_at ON scheduled (visible_at);
     CREATE TABLE IF NOT EXISTS secrets (
       name TEXT PRIMARY KEY,
       origin TEXT NOT NULL,

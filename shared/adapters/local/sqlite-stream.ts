@@ -25,6 +25,7 @@ export interface StreamSummary {
 export class SqliteStream implements StreamStore, ConsumableStream {
   private readonly statements;
   private readonly appendAll: (stream: string, items: Array<{ id: string; body: unknown }>) => Appended[];
+  private readonly releaseAll: (now: number) => Set<string>;
   private readonly listeners = new Set<(stream: string) => void>();
 
   constructor(private readonly db: Database.Database) {
@@ -58,11 +59,32 @@ export class SqliteStream implements StreamStore, ConsumableStream {
            FROM streams s ORDER BY s.name`,
         )
         .safeIntegers(true),
+      schedule: db.prepare('INSERT INTO scheduled (id, stream, body, visible_at) VALUES (?, ?, ?, ?)'),
+      due: db.prepare(
+        'SELECT rowid, id, stream, body FROM scheduled WHERE visible_at <= ? ORDER BY visible_at LIMIT 500',
+      ),
+      unschedule: db.prepare('DELETE FROM scheduled WHERE rowid = ?'),
+      scheduledCount: db.prepare('SELECT COUNT(*) FROM scheduled').pluck(),
       expire: db.prepare(
         `DELETE FROM messages WHERE stream = ? AND enqueued_at < ?
            AND offset <= COALESCE((SELECT MIN(offset) FROM cursors WHERE stream = ?), offset)`,
       ),
     };
+    this.releaseAll = db.transaction((now: number) => {
+      const due = this.statements.due.all(now) as Array<{
+        rowid: number;
+        id: string;
+        stream: string;
+        body: string;
+      }>;
+      const streams = new Set<string>();
+      for (const row of due) {
+        this.appendAll(row.stream, [{ id: row.id, body: JSON.parse(row.body) as unknown }]);
+        this.statements.unschedule.run(row.rowid);
+        streams.add(row.stream);
+      }
+      return streams;
+    });
     this.appendAll = db.transaction((stream: string, items: Array<{ id: string; body: unknown }>) => {
       let offset = (this.statements.lastOffset.get(stream) as bigint | undefined) ?? -1n;
       const now = Date.now();
@@ -96,6 +118,27 @@ export class SqliteStream implements StreamStore, ConsumableStream {
     }
     for (const listener of this.listeners) listener(stream);
     return appended;
+  }
+
+  async schedule(stream: string, message: Envelope, at: Date): Promise<void> {
+    try {
+      this.statements.schedule.run(message.id, stream, JSON.stringify(message), at.getTime());
+    } catch (error) {
+      throw new StorageError(`could not schedule a retry on "${stream}": ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Appends every scheduled message that is due, in one transaction; returns how many streams got some. */
+  releaseDue(now = Date.now()): number {
+    const streams = this.releaseAll(now);
+    for (const stream of streams) for (const listener of this.listeners) listener(stream);
+    return streams.size;
+  }
+
+  scheduledCount(): number {
+    return this.statements.scheduledCount.get() as number;
   }
 
   async readAfter(stream: string, after: Offset, max: number): Promise<StreamRecord[]> {
