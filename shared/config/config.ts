@@ -54,7 +54,7 @@ export interface Config {
   retentionMs: number;
   /** When set, every local endpoint requires it in `x-functions-key` (the header Azure function keys use). */
   apiKey?: string;
-  local: { port: number; dataDir: string; secretKey?: Buffer };
+  local: { port: number; dataDir: string; secretKey?: Buffer; secretMaxIdleDays?: number };
   /** Present in Azure mode. */
   azure?: AzureConfig;
 }
@@ -80,6 +80,7 @@ export const CONFIG_KEYS = [
   'DATASYNC_SECRET_CACHE_TTL_MS',
   'DATASYNC_API_KEY',
   'DATASYNC_SECRET_KEY',
+  'DATASYNC_SECRET_MAX_IDLE_DAYS',
   'DATASYNC_KEYVAULT_URL',
   'DATASYNC_ARCHIVE_ACCOUNT_URL',
   'DATASYNC_ARCHIVE_CONNECTION_STRING',
@@ -148,6 +149,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       port: read.int('PORT', DEFAULTS.port, 0, 65535),
       dataDir: read.string('DATASYNC_DATA_DIR', DEFAULTS.dataDir),
       secretKey: readSecretKey(read),
+      secretMaxIdleDays: read.optional('DATASYNC_SECRET_MAX_IDLE_DAYS')
+        ? read.positiveInt('DATASYNC_SECRET_MAX_IDLE_DAYS', 1)
+        : undefined,
     },
     azure,
   };

@@ -28,6 +28,7 @@ export class EmbeddedApp {
   private readonly consumer: StreamConsumer;
   private readonly target: HttpTarget;
   private readonly db;
+  private readonly secretStore: SqliteSecretStore;
   private readonly stopAppendListener: () => void;
   private releaseTimer: NodeJS.Timeout | undefined;
 
@@ -39,7 +40,8 @@ export class EmbeddedApp {
     this.db = openDatabase(join(dataDir, 'datasync.db'));
     this.stream = new SqliteStream(this.db);
     const key = loadOrCreateKey(join(dataDir, 'secrets.key'), config.local.secretKey);
-    const secrets = new CachedSecretStore(new SqliteSecretStore(this.db, key), config.secretCacheTtlMs);
+    this.secretStore = new SqliteSecretStore(this.db, key);
+    const secrets = new CachedSecretStore(this.secretStore, config.secretCacheTtlMs);
     const policy = new TargetPolicy(config.targets);
     this.target = new HttpTarget({
       timeoutMs: config.dispatch.timeoutMs,
@@ -118,8 +120,13 @@ export class EmbeddedApp {
     }
   }
 
-  expireOldMessages(): number {
-    return this.stream.expire(this.config.retentionMs);
+  /** Housekeeping: messages past the retention, secrets idle past DATASYNC_SECRET_MAX_IDLE_DAYS. */
+  expireOldData(): { messages: number; secrets: number } {
+    const messages = this.stream.expire(this.config.retentionMs);
+    const idleDays = this.config.local.secretMaxIdleDays;
+    const secrets = idleDays ? this.secretStore.deleteIdleSince(new Date(Date.now() - idleDays * 86_400_000)) : 0;
+    if (secrets > 0) this.log.info('secrets.deleted_idle', { count: secrets, idleDays });
+    return { messages, secrets };
   }
 
   async status() {

@@ -33,8 +33,8 @@ async function main(): Promise<void> {
   await app.start();
   const server = new LocalServer(app.api, config.limits.maxBodyBytes, log);
   const port = await server.listen(config.local.port);
-  app.expireOldMessages();
-  const expiry = setInterval(() => app.expireOldMessages(), EXPIRY_INTERVAL_MS);
+  app.expireOldData();
+  const expiry = setInterval(() => app.expireOldData(), EXPIRY_INTERVAL_MS);
   log.info('host.started', {
     url: `http://127.0.0.1:${port}/api/stream`,
     dataDir: config.local.dataDir,

@@ -16,6 +16,10 @@ export interface Reply {
   delayMs?: number;
   /** Never answer (the socket stays open until the server closes). */
   hang?: boolean;
+  /** Drop the connection without answering (a reset). */
+  reset?: boolean;
+  /** Send the headers, then one body byte every `intervalMs`, `chunks` times. */
+  trickle?: { chunks: number; intervalMs: number };
 }
 
 /**
@@ -66,6 +70,26 @@ export class TargetServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  private trickle(
+    res: http.ServerResponse,
+    status: number,
+    plan: { chunks: number; intervalMs: number },
+  ): void {
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || sent >= plan.chunks) {
+        clearInterval(timer);
+        this.timers.delete(timer);
+        if (!res.destroyed) res.end();
+        return;
+      }
+      res.write('.');
+      sent += 1;
+    }, plan.intervalMs);
+    this.timers.add(timer);
+  }
+
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -81,6 +105,11 @@ export class TargetServer {
       const configured = this.replies.get(call.path);
       const reply = (typeof configured === 'function' ? configured(call) : configured) ?? { status: 200 };
       if (reply.hang) return;
+      if (reply.reset) {
+        req.socket.resetAndDestroy();
+        return;
+      }
+      if (reply.trickle) return this.trickle(res, reply.status, reply.trickle);
       const send = () => {
         res.writeHead(reply.status, reply.headers);
         res.end(reply.body ?? '');

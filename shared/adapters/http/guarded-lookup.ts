@@ -9,9 +9,9 @@ export const FORBIDDEN_TARGET = 'EFORBIDDENTARGET';
  * made on what the name resolves to at connect time, so DNS tricks (a public name that resolves to
  * 127.0.0.1, rebinding between ingest and delivery) are caught.
  */
-export function guardedLookup(policy: TargetPolicy): LookupFunction {
+export function guardedLookup(policy: TargetPolicy, resolve: typeof dnsLookup = dnsLookup): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...(options as LookupOptions), all: true }, (error, addresses: LookupAddress[]) => {
+    resolve(hostname, { ...(options as LookupOptions), all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
       for (const { address } of addresses) {
         const refusal = policy.refusalForAddress(address);

@@ -1,6 +1,7 @@
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
+import type { lookup } from 'node:dns';
 import type { Readable } from 'node:stream';
 import { TargetError } from '../../pipeline/errors';
 import type { Target, TargetRequest, TargetResponse } from '../../pipeline/ports';
@@ -12,6 +13,8 @@ export interface HttpTargetOptions {
   policy: TargetPolicy;
   /** Sockets kept per host; matches the per-host concurrency so connections are reused, not piled up. */
   maxSocketsPerHost: number;
+  /** Name resolution (tests give a fake DNS); `dns.lookup` otherwise. */
+  resolve?: typeof lookup;
 }
 
 /** Bytes of a response body kept for the error record; the rest is drained so the socket is reused. */
@@ -30,7 +33,7 @@ export class HttpTarget implements Target {
     const agentOptions = {
       keepAlive: true,
       maxSockets: options.maxSocketsPerHost,
-      lookup: guardedLookup(options.policy),
+      lookup: guardedLookup(options.policy, options.resolve),
     };
     this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
     this.client = axios.create({

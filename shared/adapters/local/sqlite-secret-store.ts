@@ -29,6 +29,7 @@ export class SqliteSecretStore implements SecretStore {
       ),
       touch: db.prepare('UPDATE secrets SET used_at = ? WHERE name = ?'),
       count: db.prepare('SELECT COUNT(*) FROM secrets').pluck(),
+      deleteIdle: db.prepare('DELETE FROM secrets WHERE used_at < ?'),
     };
   }
 
@@ -48,6 +49,11 @@ export class SqliteSecretStore implements SecretStore {
         cause: error,
       });
     }
+  }
+
+  /** Deletes secrets neither stored nor read since `before`; returns how many. */
+  deleteIdleSince(before: Date): number {
+    return this.statements.deleteIdle.run(before.getTime()).changes;
   }
 
   count(): number {

@@ -1,0 +1,62 @@
+import { HttpApi, type ApiRequest } from '../../shared/api/http-api';
+import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
+import { syncRequest } from '../helpers/fixtures';
+
+function request(body: unknown, authorization?: string): ApiRequest {
+  const headers: Record<string, string | undefined> = { 'content-type': 'application/json', authorization };
+  return { header: (name) => headers[name.toLowerCase()], body: Buffer.from(JSON.stringify(body)) };
+}
+
+describe('ingest when the data directory cannot be written', () => {
+  let pipeline: EmbeddedPipeline;
+  let api: HttpApi;
+
+  beforeEach(async () => {
+    pipeline = new EmbeddedPipeline();
+    api = new HttpApi({
+      populate: pipeline.populateDeps,
+      dispatch: pipeline.dispatchDeps,
+      status: async () => ({}),
+      maxBodyBytes: 4 * 1024 * 1024,
+      log: pipeline.log,
+    });
+    // One accepted message, so "nothing half-written" is measured against existing data.
+    expect((await api.sync(request(syncRequest('https://t.example/a'), 'Bearer before'))).status).toBe(202);
+  });
+  afterEach(() => pipeline.close());
+
+  async function assertNothingNewWritten() {
+    pipeline.db.pragma('query_only = OFF');
+    expect(await pipeline.all('datasync')).toHaveLength(1);
+    await expect(pipeline.secrets.get('789')).resolves.toMatchObject({ value: 'Bearer before' });
+  }
+
+  it('answers 503 naming the cause when the database is read-only', async () => {
+    pipeline.db.pragma('query_only = ON');
+    const response = await api.sync(
+      request([syncRequest('https://t.example/b'), syncRequest('https://t.example/c')], 'Bearer after'),
+    );
+    expect(response).toMatchObject({
+      status: 503,
+      body: { error: expect.stringMatching(/^storage unavailable, nothing was accepted: .*readonly/) },
+    });
+    await assertNothingNewWritten();
+  });
+
+  it('answers 503 naming the cause when the disk is full, with no partial batch', async () => {
+    const pages = pipeline.db.pragma('page_count', { simple: true }) as number;
+    pipeline.db.pragma(`max_page_count = ${pages + 1}`);
+    const big = Array.from({ length: 50 }, (_, i) =>
+      syncRequest('https://t.example/b', {
+        vaultSecretName: undefined,
+        targetRestApiPayload: { i, pad: 'x'.repeat(4000) },
+      }),
+    );
+    const response = await api.sync(request(big));
+    expect(response).toMatchObject({
+      status: 503,
+      body: { error: expect.stringMatching(/database or disk is full/) },
+    });
+    await assertNothingNewWritten();
+  });
+});
