@@ -54,7 +54,13 @@ export interface Config {
   retentionMs: number;
   /** When set, every local endpoint requires it in `x-functions-key` (the header Azure function keys use). */
   apiKey?: string;
-  local: { port: number; dataDir: string; secretKey?: Buffer; secretMaxIdleDays?: number };
+  local: {
+    port: number;
+    dataDir: string;
+    secretKey?: Buffer;
+    secretMaxIdleDays?: number;
+    dispatchPaused: boolean;
+  };
   /** Present in Azure mode. */
   azure?: AzureConfig;
 }
@@ -81,6 +87,7 @@ export const CONFIG_KEYS = [
   'DATASYNC_API_KEY',
   'DATASYNC_SECRET_KEY',
   'DATASYNC_SECRET_MAX_IDLE_DAYS',
+  'DATASYNC_DISPATCH_PAUSED',
   'DATASYNC_KEYVAULT_URL',
   'DATASYNC_ARCHIVE_ACCOUNT_URL',
   'DATASYNC_ARCHIVE_CONNECTION_STRING',
@@ -149,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       port: read.int('PORT', DEFAULTS.port, 0, 65535),
       dataDir: read.string('DATASYNC_DATA_DIR', DEFAULTS.dataDir),
       secretKey: readSecretKey(read),
+      dispatchPaused: read.boolean('DATASYNC_DISPATCH_PAUSED', false),
       secretMaxIdleDays: read.optional('DATASYNC_SECRET_MAX_IDLE_DAYS')
         ? read.positiveInt('DATASYNC_SECRET_MAX_IDLE_DAYS', 1)
         : undefined,

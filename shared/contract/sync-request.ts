@@ -64,11 +64,24 @@ export function streamMessageSchema(limits: SyncLimits) {
   });
 }
 
-export function syncRequestSchema(limits: SyncLimits) {
+function buildSyncRequestSchema(limits: SyncLimits) {
   return z.strictObject({
     streamKey: z.string().max(128, 'must be at most 128 characters').optional(),
     streamMessage: streamMessageSchema(limits),
   });
+}
+
+const schemas = new Map<string, ReturnType<typeof buildSyncRequestSchema>>();
+
+/** The schema for these limits, built once (building one costs more than validating a request). */
+export function syncRequestSchema(limits: SyncLimits) {
+  const key = `${limits.maxHeaders}/${limits.maxHeaderBytes}/${limits.maxSecretName}`;
+  let schema = schemas.get(key);
+  if (!schema) {
+    schema = buildSyncRequestSchema(limits);
+    schemas.set(key, schema);
+  }
+  return schema;
 }
 
 export type StreamMessage = z.infer<ReturnType<typeof streamMessageSchema>>;

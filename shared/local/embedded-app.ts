@@ -29,6 +29,7 @@ export class EmbeddedApp {
   private readonly target: HttpTarget;
   private readonly db;
   private readonly secretStore: SqliteSecretStore;
+  private readonly secretCache: CachedSecretStore;
   private readonly stopAppendListener: () => void;
   private releaseTimer: NodeJS.Timeout | undefined;
 
@@ -42,6 +43,7 @@ export class EmbeddedApp {
     const key = loadOrCreateKey(join(dataDir, 'secrets.key'), config.local.secretKey);
     this.secretStore = new SqliteSecretStore(this.db, key);
     const secrets = new CachedSecretStore(this.secretStore, config.secretCacheTtlMs);
+    this.secretCache = secrets;
     const policy = new TargetPolicy(config.targets);
     this.target = new HttpTarget({
       timeoutMs: config.dispatch.timeoutMs,
@@ -99,7 +101,13 @@ export class EmbeddedApp {
   }
 
   async start(): Promise<void> {
-    await this.consumer.start();
+    if (this.config.local.dispatchPaused) {
+      this.log.warn('dispatch.paused', {
+        message: 'DATASYNC_DISPATCH_PAUSED=true: messages are accepted and kept, not delivered',
+      });
+    } else {
+      await this.consumer.start();
+    }
     this.releaseTimer = setInterval(() => this.releaseDueRetries(), RELEASE_INTERVAL_MS);
   }
 
@@ -124,7 +132,9 @@ export class EmbeddedApp {
   expireOldData(): { messages: number; secrets: number } {
     const messages = this.stream.expire(this.config.retentionMs);
     const idleDays = this.config.local.secretMaxIdleDays;
-    const secrets = idleDays ? this.secretStore.deleteIdleSince(new Date(Date.now() - idleDays * 86_400_000)) : 0;
+    const secrets = idleDays
+      ? this.secretStore.deleteIdleSince(new Date(Date.now() - idleDays * 86_400_000))
+      : 0;
     if (secrets > 0) this.log.info('secrets.deleted_idle', { count: secrets, idleDays });
     return { messages, secrets };
   }
@@ -154,6 +164,7 @@ export class EmbeddedApp {
         inFlight: this.consumer.pending,
         scheduledRetries: this.stream.scheduledCount(),
       },
+      secretStoreCalls: { ...this.secretCache.backendCalls },
       recentFailures: failures
         .flat()
         .sort((a, b) => b.enqueuedAt.getTime() - a.enqueuedAt.getTime())

@@ -2,9 +2,27 @@ import type { Logger } from '../pipeline/ports';
 
 type Level = 'info' | 'warn' | 'error';
 
+/**
+ * Standard output, written once per event-loop turn: writes to a pipe are synchronous on Linux, and
+ * one per log line cost more than the work being logged. Flushed at exit too.
+ */
+function bufferedStdout(): (line: string) => void {
+  let buffer: string[] = [];
+  const flush = () => {
+    if (buffer.length === 0) return;
+    const text = `${buffer.join('\n')}\n`;
+    buffer = [];
+    process.stdout.write(text);
+  };
+  process.on('exit', flush);
+  return (line) => {
+    if (buffer.push(line) === 1) setImmediate(flush);
+  };
+}
+
 /** One JSON object per line: `{"time","level","event",...fields}`. Fields never carry secrets or payloads. */
 export class JsonLogger implements Logger {
-  constructor(private readonly write: (line: string) => void = (line) => process.stdout.write(`${line}\n`)) {}
+  constructor(private readonly write: (line: string) => void = bufferedStdout()) {}
 
   info(event: string, fields: Record<string, unknown> = {}): void {
     this.emit('info', event, fields);

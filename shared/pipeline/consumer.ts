@@ -21,6 +21,8 @@ export interface ConsumerOptions {
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
+/** Cursor writes are coalesced to at most one per this interval (each is an fsync). */
+const COMMIT_INTERVAL_MS = 50;
 
 /**
  * Reads a stream after its committed cursor and hands each record to `handle`, in order per
@@ -36,7 +38,7 @@ export class StreamConsumer {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
-  private commitScheduled = false;
+  private commitTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly source: ConsumableStream,
@@ -65,6 +67,8 @@ export class StreamConsumer {
     const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([Promise.allSettled([...this.inFlight.values()]), deadline]);
     clearTimeout(timer);
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
     await this.commitNow();
   }
 
@@ -72,13 +76,22 @@ export class StreamConsumer {
     return this.inFlight.size;
   }
 
+  /**
+   * Reads when a quarter of the window is free (or nothing is in flight), so a busy stream is read
+   * in batches rather than one query per finished record.
+   */
   private async run(): Promise<void> {
     while (this.running) {
       const room = this.options.window - this.inFlight.size;
-      const records = room > 0 ? await this.readSafely(room) : [];
+      const worthReading = this.inFlight.size === 0 || room >= this.lowWater();
+      const records = worthReading ? await this.readSafely(room) : [];
       for (const record of records) this.schedule(record);
       if (records.length === 0) await this.sleep();
     }
+  }
+
+  private lowWater(): number {
+    return Math.max(1, Math.floor(this.options.window / 4));
   }
 
   private async readSafely(max: number): Promise<StreamRecord[]> {
@@ -98,7 +111,8 @@ export class StreamConsumer {
         if (!handled) return;
         this.inFlight.delete(record.offset);
         this.scheduleCommit();
-        this.wake();
+        if (this.options.window - this.inFlight.size === this.lowWater() || this.inFlight.size === 0)
+          this.wake();
       });
     this.inFlight.set(record.offset, done);
   }
@@ -132,12 +146,11 @@ export class StreamConsumer {
   }
 
   private scheduleCommit(): void {
-    if (this.commitScheduled) return;
-    this.commitScheduled = true;
-    setImmediate(() => {
-      this.commitScheduled = false;
+    if (this.commitTimer) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
       void this.commitNow();
-    });
+    }, COMMIT_INTERVAL_MS);
   }
 
   private async commitNow(): Promise<void> {

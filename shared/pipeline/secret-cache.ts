@@ -14,6 +14,8 @@ const MISSING_TTL_MS = 5_000;
  */
 export class CachedSecretStore implements SecretStore {
   private readonly entries = new Map<string, Entry>();
+  /** Calls that reached the secret store behind the cache. */
+  readonly backendCalls = { reads: 0, writes: 0 };
 
   constructor(
     private readonly inner: SecretStore,
@@ -24,6 +26,7 @@ export class CachedSecretStore implements SecretStore {
   async get(name: string): Promise<StoredSecret | undefined> {
     const entry = this.entries.get(name);
     if (entry && entry.expiresAt > this.now()) return entry.secret;
+    this.backendCalls.reads += 1;
     const secret = await this.inner.get(name);
     this.remember(name, secret);
     return secret;
@@ -32,6 +35,7 @@ export class CachedSecretStore implements SecretStore {
   async put(name: string, secret: StoredSecret): Promise<void> {
     const current = await this.get(name);
     if (current && current.value === secret.value && current.origin === secret.origin) return;
+    this.backendCalls.writes += 1;
     await this.inner.put(name, secret);
     this.remember(name, secret);
   }

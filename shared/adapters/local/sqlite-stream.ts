@@ -11,6 +11,13 @@ interface MessageRow {
   enqueued_at: bigint;
 }
 
+interface PendingAppend {
+  stream: string;
+  items: Array<{ id: string; body: unknown }>;
+  resolve: (appended: Appended[]) => void;
+  reject: (error: Error) => void;
+}
+
 export interface StreamSummary {
   stream: string;
   firstOffset?: Offset;
@@ -26,6 +33,8 @@ export class SqliteStream implements StreamStore, ConsumableStream {
   private readonly statements;
   private readonly appendAll: (stream: string, items: Array<{ id: string; body: unknown }>) => Appended[];
   private readonly releaseAll: (now: number) => Set<string>;
+  private readonly appendGroup: (group: PendingAppend[]) => Appended[][];
+  private readonly pending: PendingAppend[] = [];
   private readonly listeners = new Set<(stream: string) => void>();
 
   constructor(private readonly db: Database.Database) {
@@ -70,6 +79,9 @@ export class SqliteStream implements StreamStore, ConsumableStream {
            AND offset <= COALESCE((SELECT MIN(offset) FROM cursors WHERE stream = ?), offset)`,
       ),
     };
+    this.appendGroup = db.transaction((group: PendingAppend[]) =>
+      group.map((append) => this.appendAll(append.stream, append.items)),
+    );
     this.releaseAll = db.transaction((now: number) => {
       const due = this.statements.due.all(now) as Array<{
         rowid: number;
@@ -106,18 +118,43 @@ export class SqliteStream implements StreamStore, ConsumableStream {
   }
 
   /** Appends bodies that are not sync messages (alerts). */
-  async appendJson(stream: string, items: Array<{ id: string; body: unknown }>): Promise<Appended[]> {
-    if (items.length === 0) return [];
-    let appended: Appended[];
+  appendJson(stream: string, items: Array<{ id: string; body: unknown }>): Promise<Appended[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ stream, items, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /**
+   * Group commit: the appends that arrived during one turn of the event loop are written in one
+   * transaction (one fsync), each still all or nothing. If the group fails, each append is tried
+   * alone, so one bad append cannot fail the others.
+   */
+  private flush(): void {
+    const group = this.pending.splice(0);
+    let results: Appended[][] | undefined;
     try {
-      appended = this.appendAll(stream, items);
-    } catch (error) {
-      throw new StorageError(`could not append to stream "${stream}": ${(error as Error).message}`, {
-        cause: error,
-      });
+      results = this.appendGroup(group);
+    } catch {
+      results = undefined;
     }
-    for (const listener of this.listeners) listener(stream);
-    return appended;
+    group.forEach((append, index) => {
+      try {
+        append.resolve(
+          results ? (results[index] as Appended[]) : this.appendAll(append.stream, append.items),
+        );
+      } catch (error) {
+        append.reject(
+          new StorageError(`could not append to stream "${append.stream}": ${(error as Error).message}`, {
+            cause: error,
+          }),
+        );
+      }
+    });
+    for (const stream of new Set(group.map((append) => append.stream))) {
+      for (const listener of this.listeners) listener(stream);
+    }
   }
 
   async schedule(stream: string, message: Envelope, at: Date): Promise<void> {
