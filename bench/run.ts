@@ -104,20 +104,20 @@ async function ingestBoth(pipeline: Child, target: Child, durationMs: number) {
   };
 }
 
+/** Ingest (delivery paused, so only storage cost varies) and replay-from-offset with `retained` messages kept. */
 async function growth(target: Child, retained: number) {
   const dataDir = mkdtempSync(join(tmpdir(), `datasync-bench-${retained}-`));
   try {
     await seed(dataDir, 'bench-retained', retained, target.url);
-    const pipeline = await startPipeline(dataDir);
+    const pipeline = await startPipeline(dataDir, { paused: true });
     try {
       const ingest = await load(
         `${pipeline.url}/api/stream/sync`,
         JSON.stringify(message(target.url, 0, false)),
         CONNECTIONS,
-        plan.durationMs / 2,
+        plan.durationMs,
       );
-      await until(async () => (await status(pipeline)).consumer.lag === 0);
-      const replay = await replayAll(pipeline, 'bench-retained', retained - 1001, 500, 1000);
+      const replay = await replayAll(pipeline, 'bench-retained', Math.max(-1, retained - 2001), 500, 2000);
       return { retained, ingestPerSecond: ingest.perSecond, replayFromOffsetPerSecond: replay.perSecond };
     } finally {
       await pipeline.stop();

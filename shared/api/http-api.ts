@@ -40,6 +40,7 @@ export class HttpApi {
       const appended = await populate(this.deps.populate, {
         body,
         authorization: request.header('authorization'),
+        bodyBytes: request.body.length,
       });
       return {
         status: 202,
