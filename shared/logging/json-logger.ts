@@ -40,5 +40,3 @@ export class JsonLogger implements Logger {
     this.write(JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }));
   }
 }
-
-export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

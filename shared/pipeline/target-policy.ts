@@ -14,10 +14,6 @@ const PLATFORM_ADDRESSES = new Set(['168.63.129.16']);
 export class TargetPolicy {
   constructor(private readonly options: TargetPolicyOptions) {}
 
-  get allowsPrivate(): boolean {
-    return this.options.allowPrivate;
-  }
-
   /** Why this URL may not be called, judged from the URL alone (names are resolved later). */
   refusalForUrl(url: string): string | undefined {
     const host = new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, '');
