@@ -17,6 +17,8 @@ interface StoredMessage {
 
 interface FakeQueue {
   sessions: boolean;
+  /** Message ids seen, when duplicate detection is on (the window is the whole test). */
+  seenIds?: Set<string>;
   nextSequenceNumber: Long;
   messages: StoredMessage[];
   deadLetters: StoredMessage[];
@@ -62,9 +64,13 @@ export class FakeServiceBus implements ServiceBusClientLike {
   batchBytes = 256 * 1024;
   failNextSend: Error | undefined;
 
-  createQueue(name: string, options: { sessions?: boolean; firstSequenceNumber?: Long } = {}): this {
+  createQueue(
+    name: string,
+    options: { sessions?: boolean; firstSequenceNumber?: Long; duplicateDetection?: boolean } = {},
+  ): this {
     this.queues.set(name, {
       sessions: options.sessions ?? false,
+      seenIds: options.duplicateDetection ? new Set() : undefined,
       nextSequenceNumber: options.firstSequenceNumber ?? Long.ONE,
       messages: [],
       deadLetters: [],
@@ -120,7 +126,15 @@ export class FakeServiceBus implements ServiceBusClientLike {
     if (queue.sessions && messages.some((message) => !message.sessionId)) {
       throw new Error('The SessionId was not set on a message, and it cannot be sent to the entity.');
     }
-    return messages.map((message) => {
+    // Duplicate detection: the service accepts the send and silently drops a repeated message id.
+    const fresh = messages.filter((message) => {
+      const id = String(message.messageId);
+      if (!queue.seenIds) return true;
+      if (queue.seenIds.has(id)) return false;
+      queue.seenIds.add(id);
+      return true;
+    });
+    return fresh.map((message) => {
       const sequenceNumber = queue.nextSequenceNumber;
       queue.messages.push({
         sequenceNumber,

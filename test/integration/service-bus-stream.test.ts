@@ -58,11 +58,23 @@ describe('ServiceBusStream', () => {
     const retry = envelope('https://t/1', { streamKey: 'k', autoRetries: 1 });
     await stream.schedule('main', retry, new Date(Date.now() + 60_000));
     const [stored] = bus.queues.get('main')!.messages;
-    expect(stored).toMatchObject({ state: 'scheduled', message: { messageId: retry.id, sessionId: 'k' } });
+    expect(stored).toMatchObject({ state: 'scheduled', message: { messageId: `${retry.id}-retry-1`, sessionId: 'k' } });
     await stream.schedule('copy', retry, new Date(Date.now() - 1));
     expect(await stream.readAfter('copy', -1n, 10)).toEqual([]);
     bus.activateScheduled();
     expect((await stream.readAfter('copy', -1n, 10)).map((record) => record.body)).toEqual([retry]);
+  });
+
+  it('gives a scheduled retry its own message id, so duplicate detection on the main queue keeps it', async () => {
+    const bus = new FakeServiceBus().createQueue('main', { duplicateDetection: true });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    const original = envelope('https://t/1');
+    await stream.append('main', [original]);
+    await stream.append('main', [original]);
+    await stream.schedule('main', { ...original, attempt: 1, autoRetries: 1 }, new Date(Date.now() - 1));
+    bus.activateScheduled();
+    const records = await stream.readAfter('main', -1n, 10);
+    expect(records.map((record) => record.body.autoRetries ?? 0)).toEqual([0, 1]);
   });
 
   it('says how many were already sent when a later batch fails', async () => {

@@ -73,11 +73,18 @@ export class ServiceBusStream implements StreamStore {
     return messages.map((envelope) => ({ stream, id: envelope.id }));
   }
 
-  /** A Service Bus scheduled message: durable now, active in the queue at `at`. */
+  /**
+   * A Service Bus scheduled message: durable now, active in the queue at `at`. Its message id names
+   * the retry, or the main queue's duplicate detection would drop it as the message it retries.
+   */
   async schedule(stream: string, message: Envelope, at: Date): Promise<void> {
     const sender = this.client.createSender(stream);
     try {
-      await sender.scheduleMessages(this.toMessage(stream, message), at);
+      const scheduled = {
+        ...this.toMessage(stream, message),
+        messageId: `${message.id}-retry-${message.autoRetries ?? 0}`,
+      };
+      await sender.scheduleMessages(scheduled, at);
     } catch (error) {
       throw new StorageError(`could not schedule a retry on queue "${stream}": ${(error as Error).message}`, {
         cause: error,
