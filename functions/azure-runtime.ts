@@ -44,12 +44,13 @@ export function createAzureRuntime(
   const archive = new BlobArchive(blobs.getContainerClient(azure.archive.container));
   const alertSender = serviceBus.createSender(azure.alertTopic);
   const policy = new TargetPolicy(config.targets);
+  const httpTarget = new HttpTarget({
+    timeoutMs: config.dispatch.timeoutMs,
+    policy,
+    maxSocketsPerHost: config.dispatch.perHostConcurrency,
+  });
   const target = new BulkheadTarget(
-    new HttpTarget({
-      timeoutMs: config.dispatch.timeoutMs,
-      policy,
-      maxSocketsPerHost: config.dispatch.perHostConcurrency,
-    }),
+    httpTarget,
     config.dispatch.concurrency,
     config.dispatch.perHostConcurrency,
   );
@@ -71,6 +72,12 @@ export function createAzureRuntime(
   return {
     mainStream: config.mainStream,
     dispatch,
+    close: async () => {
+      await stream.close();
+      await alertSender.close();
+      await serviceBus.close();
+      httpTarget.close();
+    },
     api: (log) =>
       new HttpApi({
         populate: {

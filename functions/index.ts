@@ -17,6 +17,9 @@ const http = httpFunctions(getRuntime);
 app.http('sync', http.sync);
 app.http('retry', http.retry);
 app.http('status', http.status);
+app.hook.appTerminate(async () => {
+  await runtime?.close();
+});
 app.serviceBusQueue(
   'read',
   readFunction(getRuntime, { queueName: config.mainStream, ordering: config.azure?.ordering ?? true }),

@@ -7,4 +7,6 @@ export interface Runtime {
   mainStream: string;
   api(log: Logger): HttpApi;
   dispatch(log: Logger): DispatchDeps;
+  /** Releases connections when the worker stops. */
+  close(): Promise<void>;
 }

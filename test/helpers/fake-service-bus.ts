@@ -58,7 +58,7 @@ class FakeBatch implements ServiceBusMessageBatch {
  */
 export class FakeServiceBus implements ServiceBusClientLike {
   readonly queues = new Map<string, FakeQueue>();
-  readonly calls = { batchesSent: 0, peeks: 0, sendersClosed: 0, receiversClosed: 0 };
+  readonly calls = { sendersCreated: 0, batchesSent: 0, peeks: 0, sendersClosed: 0, receiversClosed: 0 };
   /** What one peek returns at most (the service often returns fewer than asked). */
   peekLimit = 250;
   batchBytes = 256 * 1024;
@@ -79,6 +79,7 @@ export class FakeServiceBus implements ServiceBusClientLike {
   }
 
   createSender(name: string) {
+    this.calls.sendersCreated += 1;
     return {
       createMessageBatch: async () => new FakeBatch(this.batchBytes),
       sendMessages: async (

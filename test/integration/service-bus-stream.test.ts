@@ -35,6 +35,9 @@ describe('ServiceBusStream', () => {
       applicationProperties: { attempt: 0 },
     });
     expect(stored[0]?.sessionId).toBe(sent[0]!.id);
+    await stream.append('main', [envelope('https://t/again', { streamKey: 'k' })]);
+    expect(bus.calls.sendersCreated).toBe(1);
+    await stream.close();
     expect(bus.calls.sendersClosed).toBe(1);
   });
 
@@ -58,7 +61,10 @@ describe('ServiceBusStream', () => {
     const retry = envelope('https://t/1', { streamKey: 'k', autoRetries: 1 });
     await stream.schedule('main', retry, new Date(Date.now() + 60_000));
     const [stored] = bus.queues.get('main')!.messages;
-    expect(stored).toMatchObject({ state: 'scheduled', message: { messageId: `${retry.id}-retry-1`, sessionId: 'k' } });
+    expect(stored).toMatchObject({
+      state: 'scheduled',
+      message: { messageId: `${retry.id}-retry-1`, sessionId: 'k' },
+    });
     await stream.schedule('copy', retry, new Date(Date.now() - 1));
     expect(await stream.readAfter('copy', -1n, 10)).toEqual([]);
     bus.activateScheduled();

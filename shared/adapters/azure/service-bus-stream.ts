@@ -11,11 +11,11 @@ import type { Offset } from '../../contract/offset';
 import { StorageError, StreamNotFoundError } from '../../pipeline/errors';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
 
+type Sender = Pick<ServiceBusSender, 'createMessageBatch' | 'sendMessages' | 'scheduleMessages' | 'close'>;
+
 /** The part of `ServiceBusClient` this adapter uses (and the test fake implements). */
 export interface ServiceBusClientLike {
-  createSender(
-    queueOrTopicName: string,
-  ): Pick<ServiceBusSender, 'createMessageBatch' | 'sendMessages' | 'scheduleMessages' | 'close'>;
+  createSender(queueOrTopicName: string): Sender;
   createReceiver(
     queueName: string,
     options?: ServiceBusReceiverOptions,
@@ -36,6 +36,8 @@ const PEEK_PAGE = 250;
  * and keep their messages for their TTL.
  */
 export class ServiceBusStream implements StreamStore {
+  private readonly senders = new Map<string, Sender>();
+
   constructor(
     private readonly client: ServiceBusClientLike,
     private readonly options: ServiceBusStreamOptions,
@@ -47,7 +49,7 @@ export class ServiceBusStream implements StreamStore {
    */
   async append(stream: string, messages: Envelope[]): Promise<Appended[]> {
     if (messages.length === 0) return [];
-    const sender = this.client.createSender(stream);
+    const sender = this.sender(stream);
     let sent = 0;
     try {
       let batch = await sender.createMessageBatch();
@@ -67,8 +69,6 @@ export class ServiceBusStream implements StreamStore {
       throw new StorageError(`could not send to queue "${stream}"${partial}: ${(error as Error).message}`, {
         cause: error,
       });
-    } finally {
-      await sender.close();
     }
     return messages.map((envelope) => ({ stream, id: envelope.id }));
   }
@@ -78,7 +78,7 @@ export class ServiceBusStream implements StreamStore {
    * the retry, or the main queue's duplicate detection would drop it as the message it retries.
    */
   async schedule(stream: string, message: Envelope, at: Date): Promise<void> {
-    const sender = this.client.createSender(stream);
+    const sender = this.sender(stream);
     try {
       const scheduled = {
         ...this.toMessage(stream, message),
@@ -89,8 +89,6 @@ export class ServiceBusStream implements StreamStore {
       throw new StorageError(`could not schedule a retry on queue "${stream}": ${(error as Error).message}`, {
         cause: error,
       });
-    } finally {
-      await sender.close();
     }
   }
 
@@ -127,6 +125,23 @@ export class ServiceBusStream implements StreamStore {
       if (error instanceof StreamNotFoundError) return false;
       throw error;
     }
+  }
+
+  /** Closes the cached senders (worker shutdown). */
+  async close(): Promise<void> {
+    const senders = [...this.senders.values()];
+    this.senders.clear();
+    await Promise.all(senders.map((sender) => sender.close()));
+  }
+
+  /** One sender per queue, kept open: opening an AMQP link per call would cost more than the send. */
+  private sender(queue: string): Sender {
+    let sender = this.senders.get(queue);
+    if (!sender) {
+      sender = this.client.createSender(queue);
+      this.senders.set(queue, sender);
+    }
+    return sender;
   }
 
   private toMessage(stream: string, envelope: Envelope): ServiceBusMessage {
