@@ -7,15 +7,10 @@ import { KeyVaultSecretStore } from '../shared/adapters/azure/key-vault-secret-s
 import { ServiceBusAlerts } from '../shared/adapters/azure/service-bus-alerts';
 import { ServiceBusStatus } from '../shared/adapters/azure/service-bus-status';
 import { ServiceBusStream } from '../shared/adapters/azure/service-bus-stream';
-import { HttpTarget } from '../shared/adapters/http/http-target';
-import { HttpApi } from '../shared/api/http-api';
+import { PipelineAssembly, type Backends } from '../shared/assembly/pipeline-assembly';
 import type { AzureConfig, Config } from '../shared/config/config';
-import { BulkheadTarget } from '../shared/pipeline/bulkhead';
-import type { DispatchDeps } from '../shared/pipeline/dispatch';
-import { ErrorRouting } from '../shared/pipeline/error-routing';
 import type { Logger } from '../shared/pipeline/ports';
 import { CachedSecretStore } from '../shared/pipeline/secret-cache';
-import { TargetPolicy } from '../shared/pipeline/target-policy';
 import type { Runtime } from './runtime';
 
 const STATUS_COUNT_CAP = 5000;
@@ -43,59 +38,32 @@ export function createAzureRuntime(
     : BlobServiceClient.fromConnectionString(azure.archive.connectionString as string);
   const archive = new BlobArchive(blobs.getContainerClient(azure.archive.container));
   const alertSender = serviceBus.createSender(azure.alertTopic);
-  const policy = new TargetPolicy(config.targets);
-  const httpTarget = new HttpTarget({
-    timeoutMs: config.dispatch.timeoutMs,
-    policy,
-    maxSocketsPerHost: config.dispatch.perHostConcurrency,
-  });
-  const target = new BulkheadTarget(
-    httpTarget,
-    config.dispatch.concurrency,
-    config.dispatch.perHostConcurrency,
-  );
-  const routing = new ErrorRouting(config.errorMapping);
+  const assembly = new PipelineAssembly(config);
   const status = new ServiceBusStatus(serviceBus, STATUS_COUNT_CAP);
-
-  const dispatch = (log: Logger): DispatchDeps => ({
+  const backends = (log: Logger): Backends => ({
     stream,
     secrets,
     archive,
     alerts: new ServiceBusAlerts(alertSender, log),
-    target,
-    routing,
-    retry: config.retry,
-    maxAttempts: config.dispatch.maxAttempts,
-    log,
   });
 
   return {
     mainStream: config.mainStream,
-    dispatch,
+    dispatch: (log) => assembly.dispatchDeps(backends(log), log),
+    api: (log) =>
+      assembly.api(
+        backends(log),
+        async () => ({
+          queues: await status.depths([config.mainStream, ...assembly.routing.streams()], sessionQueues),
+          countCap: STATUS_COUNT_CAP,
+        }),
+        log,
+      ),
     close: async () => {
       await stream.close();
       await alertSender.close();
       await serviceBus.close();
-      httpTarget.close();
+      assembly.close();
     },
-    api: (log) =>
-      new HttpApi({
-        populate: {
-          stream,
-          secrets,
-          mainStream: config.mainStream,
-          limits: config.limits,
-          targetPolicy: policy,
-          log,
-        },
-        dispatch: dispatch(log),
-        status: async () => ({
-          queues: await status.depths([config.mainStream, ...routing.streams()], sessionQueues),
-          countCap: STATUS_COUNT_CAP,
-        }),
-        maxBodyBytes: config.limits.maxBodyBytes,
-        apiKey: config.apiKey,
-        log,
-      }),
   };
 }

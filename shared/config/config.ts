@@ -58,7 +58,8 @@ export interface Config {
     port: number;
     dataDir: string;
     secretKey?: Buffer;
-    secretMaxIdleDays?: number;
+    /** 0: never delete. */
+    secretMaxIdleDays: number;
     dispatchPaused: boolean;
   };
   /** Present in Azure mode. */
@@ -157,9 +158,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dataDir: read.string('DATASYNC_DATA_DIR', DEFAULTS.dataDir),
       secretKey: readSecretKey(read),
       dispatchPaused: read.boolean('DATASYNC_DISPATCH_PAUSED', false),
-      secretMaxIdleDays: read.optional('DATASYNC_SECRET_MAX_IDLE_DAYS')
-        ? read.positiveInt('DATASYNC_SECRET_MAX_IDLE_DAYS', 1)
-        : undefined,
+      secretMaxIdleDays: read.int('DATASYNC_SECRET_MAX_IDLE_DAYS', 0, 0),
     },
     azure,
   };

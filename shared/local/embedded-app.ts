@@ -4,17 +4,14 @@ import { LocalAlerts } from '../adapters/local/local-alerts';
 import { openDatabase } from '../adapters/local/sqlite-database';
 import { loadOrCreateKey, SqliteSecretStore } from '../adapters/local/sqlite-secret-store';
 import { SqliteStream } from '../adapters/local/sqlite-stream';
-import { HttpTarget } from '../adapters/http/http-target';
-import { HttpApi } from '../api/http-api';
+import type { HttpApi } from '../api/http-api';
+import { PipelineAssembly } from '../assembly/pipeline-assembly';
 import type { Config } from '../config/config';
 import { offsetToJson } from '../contract/offset';
-import { BulkheadTarget } from '../pipeline/bulkhead';
 import { StreamConsumer } from '../pipeline/consumer';
-import { dispatch, type DispatchDeps } from '../pipeline/dispatch';
-import { ErrorRouting } from '../pipeline/error-routing';
+import { dispatch } from '../pipeline/dispatch';
 import type { Logger } from '../pipeline/ports';
 import { CachedSecretStore } from '../pipeline/secret-cache';
-import { TargetPolicy } from '../pipeline/target-policy';
 
 export const CONSUMER_NAME = 'dispatch';
 /** How often due automatic retries are moved back onto their stream. */
@@ -26,10 +23,10 @@ export class EmbeddedApp {
   readonly api: HttpApi;
   readonly stream: SqliteStream;
   private readonly consumer: StreamConsumer;
-  private readonly target: HttpTarget;
+  private readonly assembly: PipelineAssembly;
   private readonly db;
   private readonly secretStore: SqliteSecretStore;
-  private readonly secretCache: CachedSecretStore;
+  private readonly secrets: CachedSecretStore;
   private readonly stopAppendListener: () => void;
   private releaseTimer: NodeJS.Timeout | undefined;
 
@@ -42,44 +39,16 @@ export class EmbeddedApp {
     this.stream = new SqliteStream(this.db);
     const key = loadOrCreateKey(join(dataDir, 'secrets.key'), config.local.secretKey);
     this.secretStore = new SqliteSecretStore(this.db, key);
-    const secrets = new CachedSecretStore(this.secretStore, config.secretCacheTtlMs);
-    this.secretCache = secrets;
-    const policy = new TargetPolicy(config.targets);
-    this.target = new HttpTarget({
-      timeoutMs: config.dispatch.timeoutMs,
-      policy,
-      maxSocketsPerHost: config.dispatch.perHostConcurrency,
-    });
-    const dispatchDeps: DispatchDeps = {
+    this.secrets = new CachedSecretStore(this.secretStore, config.secretCacheTtlMs);
+    this.assembly = new PipelineAssembly(config);
+    const backends = {
       stream: this.stream,
-      secrets,
+      secrets: this.secrets,
       archive: new FileArchive(join(dataDir, 'archive')),
       alerts: new LocalAlerts(this.stream, log),
-      target: new BulkheadTarget(
-        this.target,
-        config.dispatch.concurrency,
-        config.dispatch.perHostConcurrency,
-      ),
-      routing: new ErrorRouting(config.errorMapping),
-      retry: config.retry,
-      maxAttempts: config.dispatch.maxAttempts,
-      log,
     };
-    this.api = new HttpApi({
-      populate: {
-        stream: this.stream,
-        secrets,
-        mainStream: config.mainStream,
-        limits: config.limits,
-        targetPolicy: policy,
-        log,
-      },
-      dispatch: dispatchDeps,
-      status: () => this.status(),
-      maxBodyBytes: config.limits.maxBodyBytes,
-      apiKey: config.apiKey,
-      log,
-    });
+    const dispatchDeps = this.assembly.dispatchDeps(backends, log);
+    this.api = this.assembly.api(backends, () => this.status(), log);
     this.consumer = new StreamConsumer(
       this.stream,
       async (record) => {
@@ -116,7 +85,7 @@ export class EmbeddedApp {
     clearInterval(this.releaseTimer);
     this.stopAppendListener();
     await this.consumer.stop(graceMs);
-    this.target.close();
+    this.assembly.close();
     this.db.close();
   }
 
@@ -132,19 +101,19 @@ export class EmbeddedApp {
   expireOldData(): { messages: number; secrets: number } {
     const messages = this.stream.expire(this.config.retentionMs);
     const idleDays = this.config.local.secretMaxIdleDays;
-    const secrets = idleDays
-      ? this.secretStore.deleteIdleSince(new Date(Date.now() - idleDays * 86_400_000))
-      : 0;
+    const secrets =
+      idleDays > 0 ? this.secretStore.deleteIdleSince(new Date(Date.now() - idleDays * 86_400_000)) : 0;
     if (secrets > 0) this.log.info('secrets.deleted_idle', { count: secrets, idleDays });
     return { messages, secrets };
   }
 
   async status() {
-    const routing = new ErrorRouting(this.config.errorMapping);
+    const routing = this.assembly.routing;
+    const errorStreamNames = new Set(routing.streams());
     const committed = await this.stream.committedOffset(CONSUMER_NAME, this.config.mainStream);
     const streams = this.stream.summaries();
     const main = streams.find((summary) => summary.stream === this.config.mainStream);
-    const errorStreams = streams.filter((summary) => routing.streams().includes(summary.stream));
+    const errorStreams = streams.filter((summary) => errorStreamNames.has(summary.stream));
     const failures = await Promise.all(
       errorStreams.map((summary) => this.stream.latest(summary.stream, RECENT_FAILURES)),
     );
@@ -153,7 +122,7 @@ export class EmbeddedApp {
         stream: summary.stream,
         lastOffset: offsetToJson(summary.lastOffset),
         retained: summary.retained,
-        ...(routing.streams().includes(summary.stream)
+        ...(errorStreamNames.has(summary.stream)
           ? { errorStream: true, unrecoverable: routing.isUnrecoverable(summary.stream) }
           : {}),
       })),
@@ -164,7 +133,7 @@ export class EmbeddedApp {
         inFlight: this.consumer.pending,
         scheduledRetries: this.stream.scheduledCount(),
       },
-      secretStoreCalls: { ...this.secretCache.backendCalls },
+      secretStoreCalls: { ...this.secrets.backendCalls },
       recentFailures: failures
         .flat()
         .sort((a, b) => b.enqueuedAt.getTime() - a.enqueuedAt.getTime())

@@ -1,4 +1,5 @@
 import type { ServiceBusSender } from '@azure/service-bus';
+import { alertSummary } from '../../pipeline/alert-summary';
 import { StorageError } from '../../pipeline/errors';
 import type { Alert, Alerts, Logger } from '../../pipeline/ports';
 
@@ -10,18 +11,7 @@ export class ServiceBusAlerts implements Alerts {
   ) {}
 
   async publish(alert: Alert): Promise<void> {
-    const summary = {
-      messageId: alert.messageId,
-      stream: alert.stream,
-      offset: alert.offset,
-      targetOrigin: alert.targetOrigin,
-      reason: alert.failure.reason,
-      status: alert.failure.status,
-      routedBy: alert.failure.routedBy,
-      attempt: alert.attempt,
-      at: alert.failure.at,
-      archivedAt: alert.archivedAt,
-    };
+    const summary = alertSummary(alert);
     this.log.warn('alert.unrecoverable', summary);
     try {
       await this.sender.sendMessages({

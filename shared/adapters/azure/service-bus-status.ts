@@ -1,5 +1,4 @@
-import type { ServiceBusClientLike } from './service-bus-stream';
-import Long from 'long';
+import { PEEK_PAGE, peekPages, type ServiceBusClientLike } from './service-bus-stream';
 
 export interface QueueDepth {
   queue: string;
@@ -10,8 +9,6 @@ export interface QueueDepth {
   capped: boolean;
   error?: string;
 }
-
-const PAGE = 250;
 
 /**
  * Queue depths by peeking, which the app's Data Receiver role allows (runtime counts need the
@@ -45,15 +42,12 @@ export class ServiceBusStatus {
   private async count(queue: string, deadLetter: boolean): Promise<{ count: number; capped: boolean }> {
     const receiver = this.client.createReceiver(queue, deadLetter ? { subQueueType: 'deadLetter' } : {});
     let count = 0;
-    let from = Long.ZERO;
     try {
-      while (count < this.cap) {
-        const page = await receiver.peekMessages(PAGE, { fromSequenceNumber: from });
-        if (page.length === 0) return { count, capped: false };
+      for await (const page of peekPages(receiver, 0n, () => PEEK_PAGE)) {
         count += page.filter((message) => message.state === 'active').length;
-        from = (page[page.length - 1]?.sequenceNumber as Long).add(1);
+        if (count >= this.cap) return { count: this.cap, capped: true };
       }
-      return { count: Math.min(count, this.cap), capped: true };
+      return { count, capped: false };
     } finally {
       await receiver.close();
     }

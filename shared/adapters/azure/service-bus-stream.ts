@@ -28,7 +28,7 @@ export interface ServiceBusStreamOptions {
 }
 
 /** Service Bus peeks at most this many per call (and often fewer); pages are asked for this size. */
-const PEEK_PAGE = 250;
+export const PEEK_PAGE = 250;
 
 /**
  * Streams as Service Bus queues. The sequence number is the offset (a 64-bit `Long`, kept exact as
@@ -96,18 +96,13 @@ export class ServiceBusStream implements StreamStore {
   async readAfter(stream: string, after: Offset, max: number): Promise<StreamRecord[]> {
     const receiver = this.client.createReceiver(stream, { receiveMode: 'peekLock' });
     const records: StreamRecord[] = [];
-    let from = after + 1n;
     try {
-      while (records.length < max) {
-        const page = await receiver.peekMessages(Math.min(PEEK_PAGE, max - records.length), {
-          fromSequenceNumber: Long.fromString(from.toString()),
-        });
-        if (page.length === 0) break;
+      const pageSize = () => Math.min(PEEK_PAGE, max - records.length);
+      for await (const page of peekPages(receiver, after + 1n, pageSize)) {
         for (const message of page) {
-          const offset = BigInt((message.sequenceNumber as Long).toString());
-          from = offset + 1n;
-          if (message.state === 'active') records.push(toRecord(stream, offset, message));
+          if (message.state === 'active') records.push(toRecord(stream, message));
         }
+        if (records.length >= max) break;
       }
     } catch (error) {
       throw translateReadError(stream, error);
@@ -165,10 +160,35 @@ export class ServiceBusStream implements StreamStore {
   }
 }
 
-function toRecord(stream: string, offset: Offset, message: ServiceBusReceivedMessage): StreamRecord {
+/**
+ * Peeks page after page from a sequence number until a page comes back empty. The service returns
+ * at most about 250 per peek and often fewer than asked, so a short page is not the end.
+ */
+export async function* peekPages(
+  receiver: Pick<ServiceBusReceiver, 'peekMessages'>,
+  from: Offset,
+  pageSize: () => number,
+): AsyncGenerator<ServiceBusReceivedMessage[]> {
+  let next = from;
+  for (;;) {
+    const page = await receiver.peekMessages(pageSize(), {
+      fromSequenceNumber: Long.fromString(next.toString()),
+    });
+    const last = page[page.length - 1];
+    if (!last) return;
+    next = sequenceNumberOf(last) + 1n;
+    yield page;
+  }
+}
+
+function sequenceNumberOf(message: ServiceBusReceivedMessage): Offset {
+  return BigInt((message.sequenceNumber as Long).toString());
+}
+
+function toRecord(stream: string, message: ServiceBusReceivedMessage): StreamRecord {
   return {
     stream,
-    offset,
+    offset: sequenceNumberOf(message),
     body: message.body as Envelope,
     enqueuedAt: message.enqueuedTimeUtc ?? new Date(0),
   };

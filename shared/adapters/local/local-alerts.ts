@@ -1,3 +1,4 @@
+import { alertSummary } from '../../pipeline/alert-summary';
 import { ALERT_STREAM } from '../../pipeline/error-routing';
 import type { Alert, Alerts, Logger } from '../../pipeline/ports';
 import type { SqliteStream } from './sqlite-stream';
@@ -10,16 +11,7 @@ export class LocalAlerts implements Alerts {
   ) {}
 
   async publish(alert: Alert): Promise<void> {
-    this.log.warn('alert.unrecoverable', {
-      id: alert.messageId,
-      stream: alert.stream,
-      offset: alert.offset,
-      target: alert.targetOrigin,
-      reason: alert.failure.reason,
-      status: alert.failure.status,
-      attempt: alert.attempt,
-      archivedAt: alert.archivedAt,
-    });
+    this.log.warn('alert.unrecoverable', alertSummary(alert));
     await this.stream.appendJson(ALERT_STREAM, [{ id: alert.messageId, body: alert }]);
   }
 }

@@ -152,9 +152,11 @@ export class SqliteStream implements StreamStore, ConsumableStream {
         );
       }
     });
-    for (const stream of new Set(group.map((append) => append.stream))) {
-      for (const listener of this.listeners) listener(stream);
-    }
+    this.notify(new Set(group.map((append) => append.stream)));
+  }
+
+  private notify(streams: Iterable<string>): void {
+    for (const stream of streams) for (const listener of this.listeners) listener(stream);
   }
 
   async schedule(stream: string, message: Envelope, at: Date): Promise<void> {
@@ -170,7 +172,7 @@ export class SqliteStream implements StreamStore, ConsumableStream {
   /** Appends every scheduled message that is due, in one transaction; returns how many streams got some. */
   releaseDue(now = Date.now()): number {
     const streams = this.releaseAll(now);
-    for (const stream of streams) for (const listener of this.listeners) listener(stream);
+    this.notify(streams);
     return streams.size;
   }
 

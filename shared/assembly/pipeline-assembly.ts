@@ -1,0 +1,82 @@
+import { HttpTarget } from '../adapters/http/http-target';
+import { HttpApi } from '../api/http-api';
+import type { Config } from '../config/config';
+import { BulkheadTarget } from '../pipeline/bulkhead';
+import type { DispatchDeps } from '../pipeline/dispatch';
+import { ErrorRouting } from '../pipeline/error-routing';
+import type { PopulateDeps } from '../pipeline/populate';
+import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target } from '../pipeline/ports';
+import { TargetPolicy } from '../pipeline/target-policy';
+
+/** The backends a pipeline runs on; everything else comes from the configuration. */
+export interface Backends {
+  stream: StreamStore;
+  secrets: SecretStore;
+  archive: Archive;
+  alerts: Alerts;
+}
+
+/**
+ * Wires the pipeline from the configuration and a set of backends, the same way for the local host
+ * and for Azure Functions: one target client (address policy, keep-alive, bulkheads) and one error
+ * routing shared by every call; the logger is per call.
+ */
+export class PipelineAssembly {
+  readonly policy: TargetPolicy;
+  readonly routing: ErrorRouting;
+  private readonly httpTarget: HttpTarget;
+  private readonly target: Target;
+
+  constructor(private readonly config: Config) {
+    this.policy = new TargetPolicy(config.targets);
+    this.routing = new ErrorRouting(config.errorMapping);
+    this.httpTarget = new HttpTarget({
+      timeoutMs: config.dispatch.timeoutMs,
+      policy: this.policy,
+      maxSocketsPerHost: config.dispatch.perHostConcurrency,
+    });
+    this.target = new BulkheadTarget(
+      this.httpTarget,
+      config.dispatch.concurrency,
+      config.dispatch.perHostConcurrency,
+    );
+  }
+
+  dispatchDeps(backends: Backends, log: Logger): DispatchDeps {
+    return {
+      ...backends,
+      target: this.target,
+      routing: this.routing,
+      retry: this.config.retry,
+      maxAttempts: this.config.dispatch.maxAttempts,
+      log,
+    };
+  }
+
+  populateDeps(backends: Backends, log: Logger): PopulateDeps {
+    return {
+      stream: backends.stream,
+      secrets: backends.secrets,
+      mainStream: this.config.mainStream,
+      limits: this.config.limits,
+      targetPolicy: this.policy,
+      log,
+    };
+  }
+
+  api(backends: Backends, status: () => Promise<unknown>, log: Logger): HttpApi {
+    return new HttpApi({
+      populate: this.populateDeps(backends, log),
+      dispatch: this.dispatchDeps(backends, log),
+      status,
+      maxBodyBytes: this.config.limits.maxBodyBytes,
+      apiKey: this.config.apiKey,
+      log,
+    });
+  }
+
+  /** Closes the target client's pooled connections. */
+  close(): void {
+    this.httpTarget.close();
+  }
+}
