@@ -2,7 +2,15 @@ import { timingSafeEqual } from 'node:crypto';
 import { offsetToJson } from '../contract/offset';
 import { parseRetryRequest } from '../contract/retry-request';
 import type { DispatchDeps } from '../pipeline/dispatch';
-import { PayloadTooLargeError, StorageError, StreamNotFoundError, ValidationError } from '../pipeline/errors';
+import {
+  IdempotencyConflictError,
+  PayloadTooLargeError,
+  StorageError,
+  StreamNotFoundError,
+  ValidationError,
+} from '../pipeline/errors';
+import type { MessageHistory } from '../pipeline/message-states';
+import type { StatusReport } from './status-report';
 import { populate, type PopulateDeps } from '../pipeline/populate';
 import type { Logger } from '../pipeline/ports';
 import { replay, ReplayInterruptedError, type ReplaySummary } from '../pipeline/replay';
@@ -16,18 +24,23 @@ export interface ApiRequest {
 
 export interface ApiResponse {
   status: number;
+  headers?: Record<string, string>;
   body: unknown;
 }
 
 export interface HttpApiDeps {
   populate: PopulateDeps;
   dispatch: DispatchDeps;
-  status: () => Promise<unknown>;
+  status: () => Promise<StatusReport>;
   maxBodyBytes: number;
+  /** Called after a key was released or skipped: held messages may go now. */
+  onRelease?: () => void;
   /** Required in `x-functions-key` when set (local mode; Azure checks its own function keys). */
   apiKey?: string;
   log: Logger;
 }
+
+const HELD_KEYS_LISTED = 1000;
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
@@ -37,13 +50,15 @@ export class HttpApi {
 
   async sync(request: ApiRequest): Promise<ApiResponse> {
     return this.guarded(request, async (body) => {
-      const appended = await populate(this.deps.populate, {
+      const { appended, repeated } = await populate(this.deps.populate, {
         body,
         authorization: request.header('authorization'),
         bodyBytes: request.body.length,
+        idempotencyKey: request.header('idempotency-key'),
       });
       return {
         status: 202,
+        ...(repeated ? { headers: { 'idempotent-replayed': 'true' } } : {}),
         body: {
           messages: appended.map((item) => ({
             stream: item.stream,
@@ -64,9 +79,62 @@ export class HttpApi {
   }
 
   async status(request: ApiRequest): Promise<ApiResponse> {
+    return this.authenticated(request, async () => ({ status: 200, body: await this.deps.status() }));
+  }
+
+  /** `GET /api/messages/{id}`: the message's state and every attempt; never a credential. */
+  async message(request: ApiRequest, id: string): Promise<ApiResponse> {
+    return this.authenticated(request, async () => {
+      const history = await this.deps.dispatch.states.history(id);
+      if (!history)
+        return error(404, `no message with id "${id}" (unknown, or finished longer ago than the retention)`);
+      return { status: 200, body: historyToJson(history, this.deps.dispatch.inFlight.has(id)) };
+    });
+  }
+
+  /** `GET /api/keys`: keys whose messages are held behind a failed one. */
+  async keys(request: ApiRequest): Promise<ApiResponse> {
+    return this.authenticated(request, async () => {
+      const keys = await this.deps.dispatch.states.heldKeys(HELD_KEYS_LISTED);
+      return {
+        status: 200,
+        body: { keys: keys.map((key) => ({ ...key, since: key.since.toISOString() })) },
+      };
+    });
+  }
+
+  /** `POST /api/keys/release`: the held messages of a key go on although its head has not been delivered. */
+  async release(request: ApiRequest): Promise<ApiResponse> {
+    return this.guarded(request, async (body) => {
+      const streamKey = parseKeyRequest(body);
+      const released = await this.deps.dispatch.states.release(streamKey);
+      if (released === undefined) return error(404, `key "${streamKey}" is not held`);
+      this.deps.log.info('key.released', { streamKey, released });
+      this.deps.onRelease?.();
+      return { status: 200, body: { streamKey, released } };
+    });
+  }
+
+  /** `POST /api/keys/skip`: the head of a held key is marked skipped (not delivered); the rest go on. */
+  async skip(request: ApiRequest): Promise<ApiResponse> {
+    return this.guarded(request, async (body) => {
+      const streamKey = parseKeyRequest(body);
+      const skipped = await this.deps.dispatch.states.skip(streamKey);
+      if (skipped === undefined) return error(404, `key "${streamKey}" is not held`);
+      this.deps.log.info('key.skipped', { streamKey, skipped });
+      this.deps.onRelease?.();
+      return { status: 200, body: { streamKey, skipped } };
+    });
+  }
+
+  private async authenticated(request: ApiRequest, handle: () => Promise<ApiResponse>): Promise<ApiResponse> {
     const denied = this.authenticate(request);
     if (denied) return denied;
-    return { status: 200, body: await this.deps.status() };
+    try {
+      return await handle();
+    } catch (cause) {
+      return this.toResponse(cause);
+    }
   }
 
   private async guarded(
@@ -110,6 +178,7 @@ export class HttpApi {
     if (cause instanceof PayloadTooLargeError)
       return { status: 413, body: { error: 'too large', problems: cause.problems } };
     if (cause instanceof StreamNotFoundError) return error(404, cause.message);
+    if (cause instanceof IdempotencyConflictError) return error(422, cause.message);
     if (cause instanceof ReplayInterruptedError) {
       this.deps.log.error('replay.failed', { error: String(cause.cause) });
       return { status: 503, body: { error: cause.message, ...summaryToJson(cause.summary) } };
@@ -129,4 +198,28 @@ function error(status: number, message: string): ApiResponse {
 
 function summaryToJson(summary: ReplaySummary) {
   return { ...summary, lastReadOffset: offsetToJson(summary.lastReadOffset) };
+}
+
+function parseKeyRequest(body: unknown): string {
+  const streamKey = (body as { streamKey?: unknown } | null)?.streamKey;
+  if (typeof streamKey !== 'string' || streamKey === '') {
+    throw new ValidationError(['streamKey: required, a non-empty string']);
+  }
+  return streamKey;
+}
+
+function historyToJson(history: MessageHistory, inFlight: boolean) {
+  const { location, attempts, ...rest } = history;
+  return {
+    ...rest,
+    state: inFlight ? 'delivering' : history.state,
+    location: {
+      stream: location.stream,
+      ...(location.offset === undefined ? {} : { offset: offsetToJson(location.offset) }),
+    },
+    attempts: attempts.map(({ offset, ...attempt }) => ({
+      ...attempt,
+      ...(offset === undefined ? {} : { offset: offsetToJson(offset) }),
+    })),
+  };
 }

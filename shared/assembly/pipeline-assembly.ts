@@ -1,9 +1,12 @@
 import { HttpTarget } from '../adapters/http/http-target';
 import { HttpApi } from '../api/http-api';
+import type { StatusReport } from '../api/status-report';
 import type { Config } from '../config/config';
 import { BulkheadTarget } from '../pipeline/bulkhead';
 import type { DispatchDeps } from '../pipeline/dispatch';
 import { ErrorRouting } from '../pipeline/error-routing';
+import { InFlight } from '../pipeline/in-flight';
+import type { MessageStates } from '../pipeline/message-states';
 import type { PopulateDeps } from '../pipeline/populate';
 import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target } from '../pipeline/ports';
 import { TargetPolicy } from '../pipeline/target-policy';
@@ -11,6 +14,7 @@ import { TargetPolicy } from '../pipeline/target-policy';
 /** The backends a pipeline runs on; everything else comes from the configuration. */
 export interface Backends {
   stream: StreamStore;
+  states: MessageStates;
   secrets: SecretStore;
   archive: Archive;
   alerts: Alerts;
@@ -24,6 +28,8 @@ export interface Backends {
 export class PipelineAssembly {
   readonly policy: TargetPolicy;
   readonly routing: ErrorRouting;
+  /** Target calls under way in this process (status, message history, replays). */
+  readonly inFlight = new InFlight();
   private readonly httpTarget: HttpTarget;
   private readonly target: Target;
 
@@ -46,9 +52,12 @@ export class PipelineAssembly {
     return {
       ...backends,
       target: this.target,
+      inFlight: this.inFlight,
       routing: this.routing,
       retry: this.config.retry,
       maxAttempts: this.config.dispatch.maxAttempts,
+      onFailure: this.config.dispatch.onFailure,
+      durability: { firstDelayMs: 250, boundMs: this.config.dispatch.storageRetryBoundMs },
       log,
     };
   }
@@ -56,6 +65,7 @@ export class PipelineAssembly {
   populateDeps(backends: Backends, log: Logger): PopulateDeps {
     return {
       stream: backends.stream,
+      states: backends.states,
       secrets: backends.secrets,
       mainStream: this.config.mainStream,
       limits: this.config.limits,
@@ -64,11 +74,12 @@ export class PipelineAssembly {
     };
   }
 
-  api(backends: Backends, status: () => Promise<unknown>, log: Logger): HttpApi {
+  api(backends: Backends, status: () => Promise<StatusReport>, log: Logger, onRelease?: () => void): HttpApi {
     return new HttpApi({
       populate: this.populateDeps(backends, log),
       dispatch: this.dispatchDeps(backends, log),
       status,
+      onRelease,
       maxBodyBytes: this.config.limits.maxBodyBytes,
       apiKey: this.config.apiKey,
       log,

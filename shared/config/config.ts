@@ -3,6 +3,7 @@ import { describeIssues } from '../contract/problems';
 import { errorRouteSchema, streamName, type ErrorRoute } from '../contract/retry-request';
 import { DEFAULT_SYNC_LIMITS } from '../contract/sync-request';
 import { DEFAULT_ERROR_MAPPING, FALLBACK_KEY } from '../pipeline/error-routing';
+import type { FailureOrder } from '../pipeline/dispatch';
 import type { PopulateLimits } from '../pipeline/populate';
 import type { RetryPolicy } from '../pipeline/retry-policy';
 import { ConfigError, EnvReader } from './env-reader';
@@ -26,6 +27,10 @@ export const DEFAULTS = {
   archiveContainer: 'datasync-archive',
   alertTopic: 'datasync-alerts',
   secretPrefix: 'ds-',
+  onFailure: 'hold',
+  heldAlertMinutes: 15,
+  storageRetryBoundMs: 60_000,
+  idempotencyWindowHours: 24,
 } as const;
 
 /** The Functions binding's connection settings (identity-based first, connection string as fallback). */
@@ -47,7 +52,22 @@ export interface Config {
   mainStream: string;
   errorMapping: ErrorRoute[];
   limits: PopulateLimits & { maxBodyBytes: number };
-  dispatch: { concurrency: number; perHostConcurrency: number; timeoutMs: number; maxAttempts: number };
+  dispatch: {
+    concurrency: number;
+    perHostConcurrency: number;
+    timeoutMs: number;
+    maxAttempts: number;
+    /** Hold the later messages of a key while one has failed (`hold`), or let them go (`continue`). */
+    onFailure: FailureOrder;
+    /** How long an outcome that cannot be recorded is retried before the message is parked. */
+    storageRetryBoundMs: number;
+    /** In-flight deliveries get this long to finish when the host stops. */
+    stopGraceMs: number;
+  };
+  /** A key held longer than this raises an alert. */
+  heldAlertMs: number;
+  /** How long an ingest `Idempotency-Key` is remembered. */
+  idempotencyWindowMs: number;
   retry: RetryPolicy;
   targets: { allowlist: string[]; allowPrivate: boolean };
   secretCacheTtlMs: number;
@@ -96,6 +116,11 @@ export const CONFIG_KEYS = [
   'DATASYNC_ALERT_TOPIC',
   'DATASYNC_SECRET_PREFIX',
   'DATASYNC_ORDERING',
+  'DATASYNC_ON_FAILURE_ORDER',
+  'DATASYNC_HELD_ALERT_MINUTES',
+  'DATASYNC_STORAGE_RETRY_BOUND_MS',
+  'DATASYNC_STOP_GRACE_MS',
+  'DATASYNC_IDEMPOTENCY_WINDOW_HOURS',
 ] as const;
 
 /** Builds the one configuration object from the environment; throws ConfigError naming the variable. */
@@ -120,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const concurrency = read.positiveInt('DATASYNC_DISPATCH_CONCURRENCY', DEFAULTS.concurrency);
+  const timeoutMs = read.positiveInt('DATASYNC_TARGET_TIMEOUT_MS', DEFAULTS.timeoutMs);
   const azure = mode === 'azure' ? readAzure(read) : undefined;
   return {
     mode,
@@ -138,9 +164,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         read.positiveInt('DATASYNC_PER_HOST_CONCURRENCY', DEFAULTS.perHostConcurrency),
         concurrency,
       ),
-      timeoutMs: read.positiveInt('DATASYNC_TARGET_TIMEOUT_MS', DEFAULTS.timeoutMs),
+      timeoutMs,
       maxAttempts: read.positiveInt('DATASYNC_MAX_ATTEMPTS', DEFAULTS.maxAttempts),
+      onFailure: read.oneOf('DATASYNC_ON_FAILURE_ORDER', ['hold', 'continue'] as const, DEFAULTS.onFailure),
+      storageRetryBoundMs: read.positiveInt('DATASYNC_STORAGE_RETRY_BOUND_MS', DEFAULTS.storageRetryBoundMs),
+      stopGraceMs: read.positiveInt('DATASYNC_STOP_GRACE_MS', timeoutMs + 1000),
     },
+    heldAlertMs: read.positiveInt('DATASYNC_HELD_ALERT_MINUTES', DEFAULTS.heldAlertMinutes) * 60_000,
+    idempotencyWindowMs:
+      read.positiveInt('DATASYNC_IDEMPOTENCY_WINDOW_HOURS', DEFAULTS.idempotencyWindowHours) * 3600_000,
     retry: {
       autoRetries: read.int('DATASYNC_AUTO_RETRIES', DEFAULTS.autoRetries, 0, 100),
       baseDelayMs: read.positiveInt('DATASYNC_RETRY_BASE_MS', DEFAULTS.retryBaseMs),

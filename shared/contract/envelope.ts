@@ -1,7 +1,16 @@
 import type { StreamMessage } from './sync-request';
 
 /** Why a delivery failed, translated once at the boundary. */
-export type FailureReason = 'http' | 'timeout' | 'network' | 'forbiddenTarget' | 'missingSecret';
+export type FailureReason =
+  | 'http'
+  | 'timeout'
+  | 'network'
+  | 'forbiddenTarget'
+  | 'missingSecret'
+  /** The stored credential cannot be decrypted (lost key file, changed DATASYNC_SECRET_KEY). */
+  | 'undecryptableSecret'
+  /** The outcome could not be recorded within the durability bound. */
+  | 'storageFailure';
 
 /** What happened on the last failed attempt; credentials are never part of it. */
 export interface Failure {

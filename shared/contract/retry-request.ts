@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BEFORE_OLDEST, parseOffset, type Offset } from './offset';
+import { parseOffset, type Offset } from './offset';
 import { describeIssues, problem } from './problems';
 
 export const STREAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,259}$/;
@@ -29,13 +29,20 @@ const retrySchema = z.strictObject({
   readAfterOffset: z.union([z.number(), z.string()]).optional(),
   readPartition: z.union([z.string(), z.number()]).optional(),
   errormapping: z.array(errorRouteSchema).max(100, 'must have at most 100 entries').optional(),
+  includeHandled: z.boolean().optional(),
+  dryRun: z.boolean().optional(),
 });
 
 export interface RetryRequest {
   stream: string;
   maxMessages: number;
-  readAfter: Offset;
+  /** Omitted: continue where this stream's last replay stopped. */
+  readAfter?: Offset;
   errorMapping: ErrorRoute[];
+  /** Replay records already handled (delivered, skipped, superseded) too. */
+  includeHandled: boolean;
+  /** Read and count only; nothing is sent. */
+  dryRun: boolean;
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
@@ -52,7 +59,7 @@ export function parseRetryRequest(body: unknown): Parsed<RetryRequest> {
     );
   }
   if (!stream) problems.push(problem(['streamOCIDToRetry'], 'required (or its alias streamToRetry)'));
-  let readAfter: Offset | undefined = BEFORE_OLDEST;
+  let readAfter: Offset | undefined;
   if (input.readAfterOffset !== undefined) {
     readAfter = parseOffset(input.readAfterOffset);
     if (readAfter === undefined) {
@@ -67,14 +74,16 @@ export function parseRetryRequest(body: unknown): Parsed<RetryRequest> {
       );
     }
   }
-  if (problems.length > 0 || !stream || readAfter === undefined) return { ok: false, problems };
+  if (problems.length > 0 || !stream) return { ok: false, problems };
   return {
     ok: true,
     value: {
       stream,
       maxMessages: input.noOfMessagesToProcess ?? DEFAULT_MESSAGES_PER_RETRY,
-      readAfter,
+      ...(readAfter === undefined ? {} : { readAfter }),
       errorMapping: input.errormapping ?? [],
+      includeHandled: input.includeHandled ?? false,
+      dryRun: input.dryRun ?? false,
     },
   };
 }

@@ -2,32 +2,41 @@ import { join } from 'node:path';
 import { FileArchive } from '../adapters/local/file-archive';
 import { LocalAlerts } from '../adapters/local/local-alerts';
 import { openDatabase } from '../adapters/local/sqlite-database';
+import { SqliteDeliveryQueue } from '../adapters/local/sqlite-delivery-queue';
+import { SqliteMessageStates } from '../adapters/local/sqlite-message-states';
+import { SqliteRetention } from '../adapters/local/sqlite-retention';
 import { loadOrCreateKey, SqliteSecretStore } from '../adapters/local/sqlite-secret-store';
 import { SqliteStream } from '../adapters/local/sqlite-stream';
 import type { HttpApi } from '../api/http-api';
+import type { StatusReport } from '../api/status-report';
 import { PipelineAssembly } from '../assembly/pipeline-assembly';
 import type { Config } from '../config/config';
 import { offsetToJson } from '../contract/offset';
-import { StreamConsumer } from '../pipeline/consumer';
+import { DeliveryLoop } from '../pipeline/delivery-loop';
 import { dispatch } from '../pipeline/dispatch';
 import type { Logger } from '../pipeline/ports';
 import { CachedSecretStore } from '../pipeline/secret-cache';
 
-export const CONSUMER_NAME = 'dispatch';
-/** How often due automatic retries are moved back onto their stream. */
+/** How often due automatic retries are made ready again. */
 const RELEASE_INTERVAL_MS = 250;
 const RECENT_FAILURES = 5;
 
-/** The whole pipeline on embedded backends: SQLite stream and secrets, file archive, local alerts. */
+/** The whole pipeline on embedded backends: SQLite stream, states and secrets, file archive, local alerts. */
 export class EmbeddedApp {
   readonly api: HttpApi;
   readonly stream: SqliteStream;
-  private readonly consumer: StreamConsumer;
+  readonly states: SqliteMessageStates;
+  private readonly queue: SqliteDeliveryQueue;
+  private readonly retention: SqliteRetention;
+  private readonly consumer: DeliveryLoop;
   private readonly assembly: PipelineAssembly;
+  private readonly alerts: LocalAlerts;
   private readonly db;
   private readonly secretStore: SqliteSecretStore;
   private readonly secrets: CachedSecretStore;
   private readonly stopAppendListener: () => void;
+  /** Held keys already alerted, as `key/head`, so each hold alerts once per process. */
+  private readonly alertedHolds = new Set<string>();
   private releaseTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -35,30 +44,38 @@ export class EmbeddedApp {
     private readonly log: Logger,
   ) {
     const dataDir = config.local.dataDir;
-    this.db = openDatabase(join(dataDir, 'datasync.db'));
-    this.stream = new SqliteStream(this.db);
+    this.db = openDatabase(join(dataDir, 'datasync.db'), { exclusive: true });
+    this.states = new SqliteMessageStates(this.db, config.mainStream);
+    this.stream = new SqliteStream(this.db, this.states.registerAppended);
+    this.queue = new SqliteDeliveryQueue(this.db, config.mainStream);
+    this.retention = new SqliteRetention(this.db);
     const key = loadOrCreateKey(join(dataDir, 'secrets.key'), config.local.secretKey);
     this.secretStore = new SqliteSecretStore(this.db, key);
     this.secrets = new CachedSecretStore(this.secretStore, config.secretCacheTtlMs);
     this.assembly = new PipelineAssembly(config);
+    this.alerts = new LocalAlerts(this.stream, log);
     const backends = {
       stream: this.stream,
+      states: this.states,
       secrets: this.secrets,
       archive: new FileArchive(join(dataDir, 'archive')),
-      alerts: new LocalAlerts(this.stream, log),
+      alerts: this.alerts,
     };
     const dispatchDeps = this.assembly.dispatchDeps(backends, log);
-    this.api = this.assembly.api(backends, () => this.status(), log);
-    this.consumer = new StreamConsumer(
-      this.stream,
+    this.api = this.assembly.api(
+      backends,
+      () => this.status(),
+      log,
+      () => this.consumer.wake(),
+    );
+    this.consumer = new DeliveryLoop(
+      this.queue,
       async (record) => {
         await dispatch(dispatchDeps, record, { autoRetry: true });
       },
       {
-        stream: config.mainStream,
-        consumer: CONSUMER_NAME,
-        // Enough read-ahead that a slow target's messages cannot hold up everything else.
-        window: Math.max(1000, config.dispatch.concurrency * 16),
+        concurrency: config.dispatch.concurrency,
+        perOrigin: config.dispatch.perHostConcurrency,
         pollMs: 500,
         retryDelayMs: 1000,
         log,
@@ -70,70 +87,135 @@ export class EmbeddedApp {
   }
 
   async start(): Promise<void> {
+    if (!this.secretStore.keyOpensStoredSecrets()) {
+      this.log.warn('secrets.key_mismatch', {
+        message:
+          'the secret key does not open the stored credentials (lost key file or changed DATASYNC_SECRET_KEY): messages that need them are parked as undecryptableSecret until the credential is sent again',
+      });
+    }
     if (this.config.local.dispatchPaused) {
       this.log.warn('dispatch.paused', {
         message: 'DATASYNC_DISPATCH_PAUSED=true: messages are accepted and kept, not delivered',
       });
     } else {
-      await this.consumer.start();
+      this.consumer.start();
     }
     this.releaseTimer = setInterval(() => this.releaseDueRetries(), RELEASE_INTERVAL_MS);
   }
 
-  /** Stops the consumer (in-flight deliveries get `graceMs` to finish), then closes the database. */
-  async stop(graceMs: number): Promise<void> {
+  /**
+   * Starts no new delivery and gives the ones in flight `graceMs` to finish and record their outcome
+   * (reporting progress). Resolves with how many were cut off: they are delivered again after a restart.
+   */
+  async drain(graceMs: number, progress?: (inFlight: number) => void): Promise<number> {
     clearInterval(this.releaseTimer);
     this.stopAppendListener();
-    await this.consumer.stop(graceMs);
+    return this.consumer.stop(graceMs, progress);
+  }
+
+  /** Closes connections and the database; call after `drain` and once no request is served. */
+  close(): void {
     this.assembly.close();
     this.db.close();
   }
 
+  async stop(graceMs: number): Promise<number> {
+    const cutOff = await this.drain(graceMs);
+    this.close();
+    return cutOff;
+  }
+
   private releaseDueRetries(): void {
     try {
-      this.stream.releaseDue();
+      if (this.queue.releaseDue() > 0) this.consumer.wake();
     } catch (error) {
       this.log.error('retry.release_failed', { error: String(error) });
     }
   }
 
-  /** Housekeeping: messages past the retention, secrets idle past DATASYNC_SECRET_MAX_IDLE_DAYS. */
-  expireOldData(): { messages: number; secrets: number } {
-    const messages = this.stream.expire(this.config.retentionMs);
-    const idleDays = this.config.local.secretMaxIdleDays;
-    const secrets =
-      idleDays > 0 ? this.secretStore.deleteIdleSince(new Date(Date.now() - idleDays * 86_400_000)) : 0;
-    if (secrets > 0) this.log.info('secrets.deleted_idle', { count: secrets, idleDays });
-    return { messages, secrets };
+  /**
+   * The minute's housekeeping: retention, idle secrets, alerts for keys held too long, and a gauges
+   * log line for dashboards. Never throws: a failure is logged and tried again next time.
+   */
+  async housekeeping(): Promise<void> {
+    try {
+      const expired = this.retention.expire(this.config.retentionMs, this.config.idempotencyWindowMs);
+      const idleDays = this.config.local.secretMaxIdleDays;
+      const secrets =
+        idleDays > 0 ? this.secretStore.deleteIdleSince(new Date(Date.now() - idleDays * 86_400_000)) : 0;
+      if (secrets > 0) this.log.info('secrets.deleted_idle', { count: secrets, idleDays });
+      if (expired.records + expired.states > 0) this.log.info('retention.expired', expired);
+      await this.alertLongHolds();
+      const status = await this.status();
+      this.log.info('status.gauges', {
+        backlog: status.consumer.backlog,
+        inFlight: status.consumer.inFlight,
+        scheduledRetries: status.consumer.scheduledRetries,
+        openFailures: status.streams.reduce((sum, stream) => sum + (stream.openFailures ?? 0), 0),
+        heldKeys: status.heldKeys.keys,
+        heldMessages: status.heldKeys.messages,
+      });
+    } catch (error) {
+      this.log.error('housekeeping.failed', { error: String(error) });
+    }
   }
 
-  async status() {
+  private async alertLongHolds(): Promise<void> {
+    const threshold = Date.now() - this.config.heldAlertMs;
+    for (const held of await this.states.heldKeys(1000)) {
+      const id = `${held.streamKey}/${held.head}`;
+      if (held.since.getTime() > threshold || this.alertedHolds.has(id)) continue;
+      await this.alerts.publishHeldKey(held);
+      this.alertedHolds.add(id);
+    }
+  }
+
+  async status(): Promise<StatusReport> {
     const routing = this.assembly.routing;
     const errorStreamNames = new Set(routing.streams());
-    const committed = await this.stream.committedOffset(CONSUMER_NAME, this.config.mainStream);
     const streams = this.stream.summaries();
-    const main = streams.find((summary) => summary.stream === this.config.mainStream);
+    const openFailures = this.states.openFailures();
     const errorStreams = streams.filter((summary) => errorStreamNames.has(summary.stream));
+    const passes = await Promise.all(errorStreams.map((summary) => this.states.replayPass(summary.stream)));
     const failures = await Promise.all(
       errorStreams.map((summary) => this.stream.latest(summary.stream, RECENT_FAILURES)),
     );
+    const held = this.states.heldTotals();
+    const queued = this.queue.queuedByOrigin();
+    const inFlight = this.assembly.inFlight.byOrigin();
+    const origins = [...new Set([...queued.keys(), ...inFlight.keys()])].sort();
     return {
-      streams: streams.map((summary) => ({
-        stream: summary.stream,
-        lastOffset: offsetToJson(summary.lastOffset),
-        retained: summary.retained,
-        ...(errorStreamNames.has(summary.stream)
-          ? { errorStream: true, unrecoverable: routing.isUnrecoverable(summary.stream) }
-          : {}),
-      })),
+      streams: streams.map((summary) => {
+        const pass = passes[errorStreams.indexOf(summary)];
+        return {
+          stream: summary.stream,
+          lastOffset: offsetToJson(summary.lastOffset),
+          retained: summary.retained,
+          ...(errorStreamNames.has(summary.stream)
+            ? {
+                errorStream: true,
+                unrecoverable: routing.isUnrecoverable(summary.stream),
+                openFailures: openFailures.get(summary.stream) ?? 0,
+                ...(pass ? { replayPosition: offsetToJson(pass.position) } : {}),
+              }
+            : {}),
+        };
+      }),
       consumer: {
         stream: this.config.mainStream,
-        committedOffset: offsetToJson(committed),
-        lag: main ? Number(main.lastOffset - committed) : 0,
-        inFlight: this.consumer.pending,
-        scheduledRetries: this.stream.scheduledCount(),
+        ...this.queue.counts(),
+        inFlight: this.consumer.inFlight,
       },
-      secretStoreCalls: { ...this.secrets.backendCalls },
+      heldKeys: {
+        keys: held.keys,
+        messages: held.messages,
+        ...(held.oldestSince ? { oldestSince: held.oldestSince.toISOString() } : {}),
+      },
+      targets: origins.map((origin) => ({
+        origin,
+        inFlight: inFlight.get(origin) ?? 0,
+        queued: queued.get(origin) ?? 0,
+      })),
       recentFailures: failures
         .flat()
         .sort((a, b) => b.enqueuedAt.getTime() - a.enqueuedAt.getTime())

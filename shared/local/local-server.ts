@@ -3,14 +3,27 @@ import type { AddressInfo } from 'node:net';
 import type { ApiRequest, ApiResponse, HttpApi } from '../api/http-api';
 import type { Logger } from '../pipeline/ports';
 
-type Route = (api: HttpApi, request: ApiRequest) => Promise<ApiResponse>;
+type Route = (api: HttpApi, request: ApiRequest, param: string) => Promise<ApiResponse>;
 
 /** The routes the Functions host serves, on the same `/api/...` paths. */
 const ROUTES: Record<string, Record<string, Route>> = {
   '/api/stream/sync': { POST: (api, request) => api.sync(request) },
   '/api/stream/retry': { POST: (api, request) => api.retry(request) },
   '/api/stream/status': { GET: (api, request) => api.status(request) },
+  '/api/messages/{id}': { GET: (api, request, id) => api.message(request, id) },
+  '/api/keys': { GET: (api, request) => api.keys(request) },
+  '/api/keys/release': { POST: (api, request) => api.release(request) },
+  '/api/keys/skip': { POST: (api, request) => api.skip(request) },
 };
+
+const MESSAGE_PATH = /^\/api\/messages\/([^/]+)$/;
+
+/** The route's table entry and its path parameter (`/api/messages/{id}`). */
+function match(path: string): { methods?: Record<string, Route>; param: string } {
+  const message = MESSAGE_PATH.exec(path);
+  if (message) return { methods: ROUTES['/api/messages/{id}'], param: message[1] as string };
+  return { methods: ROUTES[path], param: '' };
+}
 
 /** Serves the HTTP API on node:http, refusing bodies over the limit while they are still arriving. */
 export class LocalServer {
@@ -42,7 +55,7 @@ export class LocalServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const methods = ROUTES[path];
+    const { methods, param } = match(path);
     const route = methods?.[req.method ?? ''];
     if (!methods) return send(res, { status: 404, body: { error: `no route ${path}` } });
     if (!route) {
@@ -62,7 +75,7 @@ export class LocalServer {
         const value = req.headers[name.toLowerCase()];
         return Array.isArray(value) ? value.join(', ') : value;
       };
-      send(res, await route(this.api, { header, body }));
+      send(res, await route(this.api, { header, body }, param));
     } catch (error) {
       this.log.error('request.failed', { path, error: String(error) });
       send(res, { status: 500, body: { error: 'internal error' } });
@@ -93,6 +106,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | un
 function send(res: http.ServerResponse, response: ApiResponse): void {
   const text = JSON.stringify(response.body);
   res.writeHead(response.status, {
+    ...response.headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
   });

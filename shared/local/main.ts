@@ -1,10 +1,11 @@
 import { loadConfig } from '../config/config';
 import { ConfigError } from '../config/env-reader';
 import { JsonLogger } from '../logging/json-logger';
+import { DataDirInUseError } from '../adapters/local/sqlite-database';
 import { EmbeddedApp } from './embedded-app';
 import { LocalServer } from './local-server';
 
-const EXPIRY_INTERVAL_MS = 60_000;
+const HOUSEKEEPING_INTERVAL_MS = 60_000;
 
 /** `npm start`: the pipeline on embedded backends, serving `http://127.0.0.1:7071/api/...`. */
 async function main(): Promise<void> {
@@ -29,12 +30,19 @@ async function main(): Promise<void> {
     });
   }
 
-  const app = new EmbeddedApp(config, log);
+  let app: EmbeddedApp;
+  try {
+    app = new EmbeddedApp(config, log);
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    process.stderr.write(`datasync: ${error.message}\n`);
+    process.exit(2);
+  }
   await app.start();
   const server = new LocalServer(app.api, config.limits.maxBodyBytes, log);
   const port = await server.listen(config.local.port);
-  app.expireOldData();
-  const expiry = setInterval(() => app.expireOldData(), EXPIRY_INTERVAL_MS);
+  await app.housekeeping();
+  const housekeeping = setInterval(() => void app.housekeeping(), HOUSEKEEPING_INTERVAL_MS);
   log.info('host.started', {
     url: `http://127.0.0.1:${port}/api/stream`,
     dataDir: config.local.dataDir,
@@ -45,11 +53,15 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('host.stopping', { signal });
-    clearInterval(expiry);
-    await server.close();
-    await app.stop(config.dispatch.timeoutMs + 1000);
-    log.info('host.stopped', {});
+    const graceMs = config.dispatch.stopGraceMs;
+    log.info('host.stopping', { signal, graceMs });
+    clearInterval(housekeeping);
+    const [cutOff] = await Promise.all([
+      app.drain(graceMs, (inFlight) => log.info('host.draining', { inFlight })),
+      server.close(),
+    ]);
+    app.close();
+    log.info('host.stopped', { cutOff });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

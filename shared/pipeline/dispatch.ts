@@ -1,29 +1,40 @@
 import type { Envelope, Failure } from '../contract/envelope';
 import { offsetToJson, type Offset } from '../contract/offset';
 import { originOf } from '../contract/sync-request';
+import { durably, type DurabilityPolicy } from './durably';
 import { EXHAUSTED_KEY, type ErrorRouting, type Route } from './error-routing';
-import { isTargetError } from './errors';
+import { isSecretUnreadableError, isTargetError, OutcomeNotDurableError } from './errors';
+import type { InFlight } from './in-flight';
+import type { Attempt, AttemptRecord, MessageStates } from './message-states';
 import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target, TargetRequest } from './ports';
 import { isTransient, retryDelayMs, type RetryPolicy } from './retry-policy';
 import { buildTargetRequest } from './target-request';
 
+/** What to do with the later messages of a key while one of them has failed. */
+export type FailureOrder = 'hold' | 'continue';
+
 export interface DispatchDeps {
   stream: StreamStore;
+  states: MessageStates;
   secrets: SecretStore;
   archive: Archive;
   alerts: Alerts;
   target: Target;
+  inFlight: InFlight;
   routing: ErrorRouting;
   retry: RetryPolicy;
   /** Attempts (deliveries, automatic retries and replays) after which a message is parked as unrecoverable. */
   maxAttempts: number;
+  onFailure: FailureOrder;
+  /** How long an outcome that cannot be made durable is retried before the message is parked. */
+  durability: DurabilityPolicy;
   log: Logger;
 }
 
 export interface DispatchOptions {
   /** The replay's mapping; the configured one otherwise. */
   routing?: ErrorRouting;
-  /** Schedule a delayed re-attempt on the source stream for transient failures (the consumer path, not replays). */
+  /** Schedule a delayed re-attempt for transient failures (the consumer path, not replays). */
   autoRetry?: boolean;
 }
 
@@ -39,16 +50,20 @@ export type Outcome =
   | { kind: 'scheduled'; at: Date; failure: Failure }
   | { kind: 'routed'; stream: string; offset?: Offset; failure: Failure; unrecoverable: boolean };
 
-/** What is known of a failure before it is routed. */
-type FailureFacts = Omit<Failure, 'routedBy' | 'at' | 'from'>;
+/** What is known of an attempt's failure before it is routed. */
+type AttemptFailure = Omit<Failure, 'routedBy' | 'at' | 'from'>;
+
+/** An attempt's result: a 2xx status, or the failure. */
+type AttemptResult = { delivered: true; status: number } | ({ delivered: false } & AttemptFailure);
 
 const EXCERPT_CHARS = 512;
 
 /**
- * Delivers one message to its target. When that fails, the outcome is made durable: a delayed
- * re-attempt for a transient failure while automatic retries remain, otherwise the error stream the
- * classification chooses (plus archive and alert when that stream is unrecoverable). Throws only when
- * the outcome could not be made durable, so the source message must not be settled.
+ * Delivers one message to its target and makes the outcome durable: delivered; a delayed re-attempt
+ * for a transient failure while automatic retries remain; otherwise the error stream the
+ * classification chooses (plus archive and alert when that stream is unrecoverable). The target is
+ * called once; only the recording is retried when storage fails, and past the durability bound the
+ * message is parked (`storageFailure`). Throws only when even that could not be recorded.
  */
 export async function dispatch(
   deps: DispatchDeps,
@@ -57,55 +72,73 @@ export async function dispatch(
 ): Promise<Outcome> {
   const envelope = source.body;
   const attempt = envelope.attempt + 1;
-  const prepared = await prepareRequest(deps.secrets, envelope);
-  const facts =
-    'request' in prepared ? await callTarget(deps.target, prepared.request, prepared.credential) : prepared;
-  if (facts.status !== undefined && facts.status >= 200 && facts.status < 300) {
-    deps.log.info('sync.delivered', {
-      id: envelope.id,
-      status: facts.status,
-      stream: source.stream,
-      attempt,
-    });
-    return { kind: 'delivered', status: facts.status };
+  const started = Date.now();
+  const origin = originOf(envelope.streamMessage.targetRestApi);
+  deps.inFlight.add(envelope.id, origin);
+  let result: AttemptResult;
+  try {
+    result = await attemptDelivery(deps, envelope);
+  } finally {
+    deps.inFlight.delete(envelope.id);
   }
+  const durationMs = Date.now() - started;
+  const base = { attempt, at: new Date().toISOString(), durationMs };
+  if (result.delivered) {
+    deps.log.info('sync.delivered', { id: envelope.id, origin, status: result.status, attempt, durationMs });
+    await recordOrPark(deps, source, attempt, origin, {
+      id: envelope.id,
+      streamKey: envelope.streamKey,
+      attempt: { ...base, outcome: 'delivered', status: result.status },
+      next: { state: 'delivered' },
+      holdKey: false,
+    });
+    return { kind: 'delivered', status: result.status };
+  }
+  const { delivered: _, ...failure } = result;
   const exhausted = attempt >= deps.maxAttempts;
   const retries = envelope.autoRetries ?? 0;
-  if (options.autoRetry && !exhausted && isTransient(facts) && retries < deps.retry.autoRetries) {
-    return scheduleRetry(deps, source, attempt, facts);
+  if (options.autoRetry && !exhausted && isTransient(failure) && retries < deps.retry.autoRetries) {
+    return scheduleRetry(deps, source, { ...base, origin }, failure);
   }
   const routing = options.routing ?? deps.routing;
-  const route = exhausted ? routing.park(EXHAUSTED_KEY) : routing.route(facts);
-  return routeFailure(deps, source, route, attempt, facts);
+  const route = exhausted ? routing.park(EXHAUSTED_KEY) : routing.route(failure);
+  return routeFailure(deps, source, route, { ...base, origin }, failure);
 }
 
-type Prepared = { request: TargetRequest; credential?: string } | FailureFacts;
-
-async function prepareRequest(secrets: SecretStore, envelope: Envelope): Promise<Prepared> {
+async function attemptDelivery(deps: DispatchDeps, envelope: Envelope): Promise<AttemptResult> {
   const message = envelope.streamMessage;
   const name = message.vaultSecretName;
-  if (name === undefined) return { request: buildTargetRequest(envelope) };
-  const secret = await secrets.get(name);
+  if (name === undefined) return callTarget(deps.target, buildTargetRequest(envelope), undefined);
+  let secret;
+  try {
+    secret = await deps.secrets.get(name);
+  } catch (error) {
+    if (!isSecretUnreadableError(error)) throw error;
+    return { delivered: false, reason: 'undecryptableSecret', detail: error.message };
+  }
   const origin = originOf(message.targetRestApi);
-  if (!secret) return { reason: 'missingSecret', detail: `no credential stored under "${name}"` };
+  if (!secret)
+    return { delivered: false, reason: 'missingSecret', detail: `no credential stored under "${name}"` };
   if (secret.origin !== origin) {
     return {
+      delivered: false,
       reason: 'missingSecret',
       detail: `credential "${name}" is bound to ${secret.origin}, not ${origin}`,
     };
   }
-  return { request: buildTargetRequest(envelope, secret.value), credential: secret.value };
+  return callTarget(deps.target, buildTargetRequest(envelope, secret.value), secret.value);
 }
 
-/** The target's answer as facts (a 2xx status means delivered). */
 async function callTarget(
   target: Target,
   request: TargetRequest,
   credential: string | undefined,
-): Promise<FailureFacts> {
+): Promise<AttemptResult> {
   try {
     const response = await target.call(request);
+    if (response.status >= 200 && response.status < 300) return { delivered: true, status: response.status };
     return {
+      delivered: false,
       reason: 'http',
       status: response.status,
       responseExcerpt: redact(response.bodyExcerpt.slice(0, EXCERPT_CHARS), credential),
@@ -113,77 +146,229 @@ async function callTarget(
     };
   } catch (error) {
     if (!isTargetError(error)) throw error;
-    return { reason: error.reason, detail: redact(error.message, credential) };
+    return { delivered: false, reason: error.reason, detail: redact(error.message, credential) };
   }
 }
 
-function failureRecord(source: Source, facts: FailureFacts, routedBy: string): Failure {
+function failureRecord(source: Source, failure: AttemptFailure, routedBy: string): Failure {
   return {
-    ...facts,
+    ...failure,
     routedBy,
     at: new Date().toISOString(),
     from: { stream: source.stream, offset: source.offset.toString() },
   };
 }
 
+function attemptFacts(failure: AttemptFailure): Omit<Attempt, 'attempt' | 'at' | 'outcome'> {
+  return {
+    reason: failure.reason,
+    ...(failure.status === undefined ? {} : { status: failure.status }),
+    ...(failure.detail === undefined ? {} : { detail: failure.detail }),
+    ...(failure.responseExcerpt === undefined ? {} : { responseExcerpt: failure.responseExcerpt }),
+  };
+}
+
+interface AttemptBase {
+  attempt: number;
+  at: string;
+  durationMs: number;
+  origin: string;
+}
+
 async function scheduleRetry(
   deps: DispatchDeps,
   source: Source,
-  attempt: number,
-  facts: FailureFacts,
+  base: AttemptBase,
+  failure: AttemptFailure,
 ): Promise<Outcome> {
+  const { origin, ...attemptBase } = base;
   const retry = (source.body.autoRetries ?? 0) + 1;
-  const at = new Date(Date.now() + retryDelayMs(deps.retry, retry, facts.retryAfterMs));
-  const failure = failureRecord(source, facts, 'autoRetry');
-  await deps.stream.schedule(source.stream, { ...source.body, attempt, autoRetries: retry, failure }, at);
+  const at = new Date(Date.now() + retryDelayMs(deps.retry, retry, failure.retryAfterMs));
+  const record = failureRecord(source, failure, 'autoRetry');
+  const envelope: Envelope = { ...source.body, attempt: base.attempt, autoRetries: retry, failure: record };
+  await recordOrPark(deps, source, base.attempt, origin, {
+    id: envelope.id,
+    streamKey: envelope.streamKey,
+    attempt: { ...attemptBase, outcome: 'retryScheduled', ...attemptFacts(failure) },
+    next: { state: 'retryScheduled', retryAt: at, envelope },
+    holdKey: holdsKey(deps, envelope),
+  });
   deps.log.warn('sync.retry_scheduled', {
-    id: source.body.id,
-    status: facts.status,
-    reason: facts.reason,
-    attempt,
+    id: envelope.id,
+    origin,
+    status: failure.status,
+    reason: failure.reason,
+    attempt: base.attempt,
     retry,
     at: at.toISOString(),
   });
-  return { kind: 'scheduled', at, failure };
+  return { kind: 'scheduled', at, failure: record };
 }
 
 async function routeFailure(
   deps: DispatchDeps,
   source: Source,
   route: Route,
-  attempt: number,
-  facts: FailureFacts,
+  base: AttemptBase,
+  failure: AttemptFailure,
 ): Promise<Outcome> {
-  const failure = failureRecord(source, facts, route.key);
-  const record: Envelope = { ...source.body, attempt, autoRetries: 0, failure };
-  const [appended] = await deps.stream.append(route.stream, [record]);
+  const { origin, ...attemptBase } = base;
+  const record: Envelope = {
+    ...source.body,
+    attempt: base.attempt,
+    autoRetries: 0,
+    failure: failureRecord(source, failure, route.key),
+  };
+  const outcome = route.unrecoverable ? 'parked' : 'failed';
+  let offset: Offset | undefined;
+  const recorded = await durably(deps.durability, deps.log, record.id, async () => {
+    // The error record first: a crash before the state is written leaves a superseded copy, never a gap.
+    if (offset === undefined) offset = (await deps.stream.append(route.stream, [record]))[0]?.offset;
+    await deps.states.record({
+      id: record.id,
+      streamKey: record.streamKey,
+      attempt: {
+        ...attemptBase,
+        outcome,
+        ...attemptFacts(failure),
+        stream: route.stream,
+        ...(offset === undefined ? {} : { offset }),
+      },
+      next: {
+        state: outcome,
+        location: { stream: route.stream, ...(offset === undefined ? {} : { offset }) },
+      },
+      holdKey: holdsKey(deps, record),
+    });
+  });
+  if (!recorded) return parkForStorage(deps, source, base.attempt, origin);
   deps.log.warn('sync.failed', {
     id: record.id,
+    origin,
     status: failure.status,
     reason: failure.reason,
     routedBy: route.key,
     errorStream: route.stream,
-    attempt,
+    attempt: base.attempt,
+    unrecoverable: route.unrecoverable,
   });
-  if (route.unrecoverable) {
-    const location = await deps.archive.put({ stream: route.stream, offset: appended?.offset, record });
-    await deps.alerts.publish({
-      messageId: record.id,
-      stream: route.stream,
-      offset: appended?.offset === undefined ? undefined : String(offsetToJson(appended.offset)),
-      targetOrigin: originOf(record.streamMessage.targetRestApi),
-      failure,
-      attempt,
-      archivedAt: location,
-    });
-  }
+  if (route.unrecoverable) await archiveAndAlert(deps, { stream: route.stream, offset, record, origin });
   return {
     kind: 'routed',
     stream: route.stream,
-    offset: appended?.offset,
-    failure,
+    offset,
+    failure: record.failure as Failure,
     unrecoverable: route.unrecoverable,
   };
+}
+
+/** Records an attempt, retrying storage failures; parks the message when they last too long. */
+async function recordOrPark(
+  deps: DispatchDeps,
+  source: Source,
+  attempt: number,
+  origin: string,
+  entry: AttemptRecord,
+): Promise<void> {
+  const recorded = await durably(deps.durability, deps.log, entry.id, () => deps.states.record(entry));
+  if (!recorded) await parkForStorage(deps, source, attempt, origin);
+}
+
+/**
+ * The outcome could not be made durable within the bound: the message is parked where it is (its
+ * record on the source stream stays replayable) and an alert says why. The target is not called again.
+ */
+async function parkForStorage(
+  deps: DispatchDeps,
+  source: Source,
+  attempt: number,
+  origin: string,
+): Promise<Outcome> {
+  const failure: Failure = {
+    reason: 'storageFailure',
+    detail: `the outcome could not be recorded within ${deps.durability.boundMs} ms`,
+    routedBy: 'storageFailure',
+    at: new Date().toISOString(),
+    from: { stream: source.stream, offset: source.offset.toString() },
+  };
+  try {
+    await deps.states.record({
+      id: source.body.id,
+      streamKey: source.body.streamKey,
+      attempt: {
+        attempt,
+        at: failure.at,
+        outcome: 'parked',
+        reason: 'storageFailure',
+        detail: failure.detail,
+      },
+      next: { state: 'parked', location: { stream: source.stream, offset: source.offset } },
+      holdKey: holdsKey(deps, source.body),
+    });
+  } catch (error) {
+    throw new OutcomeNotDurableError(source.body.id, { cause: error });
+  }
+  deps.log.error('sync.failed', {
+    id: source.body.id,
+    origin,
+    reason: 'storageFailure',
+    routedBy: 'storageFailure',
+    errorStream: source.stream,
+    attempt,
+    unrecoverable: true,
+  });
+  await publishAlert(deps, {
+    stream: source.stream,
+    offset: source.offset,
+    record: { ...source.body, attempt, failure },
+    origin,
+    archivedAt: 'not archived: storage failure',
+  });
+  return { kind: 'routed', stream: source.stream, offset: source.offset, failure, unrecoverable: true };
+}
+
+interface Parked {
+  stream: string;
+  offset?: Offset;
+  record: Envelope;
+  origin: string;
+}
+
+/** The archive is retried within the durability bound; the alert goes out either way. */
+async function archiveAndAlert(deps: DispatchDeps, parked: Parked): Promise<void> {
+  let location = '';
+  const archived = await durably(deps.durability, deps.log, parked.record.id, async () => {
+    location = await deps.archive.put({
+      stream: parked.stream,
+      offset: parked.offset,
+      record: parked.record,
+    });
+  });
+  await publishAlert(deps, {
+    ...parked,
+    archivedAt: archived ? location : 'not archived: the archive could not be written',
+  });
+}
+
+async function publishAlert(deps: DispatchDeps, parked: Parked & { archivedAt: string }): Promise<void> {
+  try {
+    await deps.alerts.publish({
+      messageId: parked.record.id,
+      stream: parked.stream,
+      offset: parked.offset === undefined ? undefined : String(offsetToJson(parked.offset)),
+      targetOrigin: parked.origin,
+      failure: parked.record.failure as Failure,
+      attempt: parked.record.attempt,
+      archivedAt: parked.archivedAt,
+    });
+  } catch (error) {
+    // The message is parked and its state says why; the alert channel is down, so the log carries it.
+    deps.log.error('alert.publish_failed', { id: parked.record.id, error: String(error) });
+  }
+}
+
+function holdsKey(deps: DispatchDeps, envelope: Envelope): boolean {
+  return deps.onFailure === 'hold' && envelope.streamKey !== '';
 }
 
 /** Targets sometimes echo request headers in error bodies; the credential never leaves in one. */

@@ -56,8 +56,9 @@ export class ErrorRouting {
   }
 
   route(failure: FailureFacts): Route {
-    // Retrying cannot make a forbidden target allowed: park it.
-    if (failure.reason === 'forbiddenTarget') return this.park('forbiddenTarget');
+    // Retrying cannot make a forbidden target allowed, nor open a secret with the wrong key: park it.
+    if (failure.reason === 'forbiddenTarget' || failure.reason === 'undecryptableSecret')
+      return this.park(failure.reason);
     const keys: string[] = [];
     if (failure.status !== undefined)
       keys.push(String(failure.status), `${Math.floor(failure.status / 100)}xx`);

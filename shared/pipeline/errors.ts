@@ -40,7 +40,7 @@ export class StorageError extends DatasyncError {
 /** No HTTP answer from the target. */
 export class TargetError extends DatasyncError {
   constructor(
-    readonly reason: Exclude<FailureReason, 'http' | 'missingSecret'>,
+    readonly reason: Extract<FailureReason, 'timeout' | 'network' | 'forbiddenTarget'>,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -51,4 +51,38 @@ export class TargetError extends DatasyncError {
 
 export function isTargetError(error: unknown): error is TargetError {
   return error instanceof TargetError;
+}
+
+/** A stored secret exists but cannot be opened (wrong key): retrying cannot help. */
+export class SecretUnreadableError extends DatasyncError {
+  constructor(
+    readonly secretName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the credential stored under "${secretName}" cannot be decrypted with the current key`, options);
+    this.name = 'SecretUnreadableError';
+  }
+}
+
+export function isSecretUnreadableError(error: unknown): error is SecretUnreadableError {
+  return error instanceof SecretUnreadableError;
+}
+
+/** An `Idempotency-Key` was used before with another request body. */
+export class IdempotencyConflictError extends DatasyncError {
+  constructor(readonly key: string) {
+    super(`Idempotency-Key "${key}" was used before with a different request body`);
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+/** A message's target was called but no outcome, not even "parked", could be recorded. */
+export class OutcomeNotDurableError extends DatasyncError {
+  constructor(
+    readonly messageId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the outcome of message ${messageId} could not be recorded`, options);
+    this.name = 'OutcomeNotDurableError';
+  }
 }

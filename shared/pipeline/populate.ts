@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Envelope } from '../contract/envelope';
 import { describeIssues, problem } from '../contract/problems';
 import { originOf, syncRequestSchema, type SyncLimits, type SyncRequest } from '../contract/sync-request';
-import { PayloadTooLargeError, ValidationError } from './errors';
+import { IdempotencyConflictError, PayloadTooLargeError, ValidationError } from './errors';
+import type { MessageStates } from './message-states';
 import type { Appended, Logger, SecretStore, StreamStore } from './ports';
 import type { TargetPolicy } from './target-policy';
 
@@ -16,6 +17,7 @@ const ENVELOPE_OVERHEAD_BYTES = 512;
 
 export interface PopulateDeps {
   stream: StreamStore;
+  states: Pick<MessageStates, 'findIngest' | 'rememberIngest'>;
   secrets: SecretStore;
   mainStream: string;
   limits: PopulateLimits;
@@ -29,15 +31,38 @@ export interface PopulateInput {
   authorization?: string;
   /** Size of the raw request body, when known: below the message limit no message can be over it. */
   bodyBytes?: number;
+  /** The caller's `Idempotency-Key` header: a repeat answers the first answer and enqueues nothing. */
+  idempotencyKey?: string;
 }
+
+export interface Populated {
+  appended: Appended[];
+  /** The answer of an earlier request with the same `Idempotency-Key`; nothing new was enqueued. */
+  repeated: boolean;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * Ingest: validate everything, store the credential, append every message. All or nothing: a
  * rejected request stores and enqueues nothing.
  */
-export async function populate(deps: PopulateDeps, input: PopulateInput): Promise<Appended[]> {
+export async function populate(deps: PopulateDeps, input: PopulateInput): Promise<Populated> {
+  const key = input.idempotencyKey;
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationError([
+      problem(['headers', 'idempotency-key'], 'must be 1-255 visible ASCII characters'),
+    ]);
+  }
   const { requests, wrapped } = validateShape(deps.limits, input.body);
-  if (requests.length === 0) return [];
+  if (requests.length === 0) return { appended: [], repeated: false };
+  const fingerprint =
+    key === undefined ? '' : createHash('sha256').update(JSON.stringify(requests)).digest('hex');
+  if (key !== undefined) {
+    const earlier = await deps.states.findIngest(key);
+    if (earlier && earlier.fingerprint !== fingerprint) throw new IdempotencyConflictError(key);
+    if (earlier) return { appended: earlier.appended, repeated: true };
+  }
   const prefix = (index: number) => (wrapped ? [index] : []);
 
   const problems: string[] = [];
@@ -49,8 +74,8 @@ export async function populate(deps: PopulateDeps, input: PopulateInput): Promis
   problems.push(...credentials.problems);
   if (problems.length > 0) throw new ValidationError(problems);
 
-  const envelopes: Envelope[] = requests.map((request) => ({
-    id: randomUUID(),
+  const envelopes: Envelope[] = requests.map((request, index) => ({
+    id: key === undefined ? randomUUID() : idFor(key, index),
     streamKey: request.streamKey ?? '',
     streamMessage: request.streamMessage,
     attempt: 0,
@@ -71,8 +96,19 @@ export async function populate(deps: PopulateDeps, input: PopulateInput): Promis
     await deps.secrets.put(name, { value: input.authorization as string, origin });
   }
   const appended = await deps.stream.append(deps.mainStream, envelopes);
+  if (key !== undefined) await deps.states.rememberIngest(key, { fingerprint, appended });
   deps.log.info('sync.accepted', { stream: deps.mainStream, count: appended.length });
-  return appended;
+  return { appended, repeated: false };
+}
+
+/**
+ * Message ids derived from the `Idempotency-Key`: should the process die between the append and
+ * remembering the key, the repeat appends the same ids, which the message states (and Service Bus
+ * duplicate detection) count once.
+ */
+function idFor(key: string, index: number): string {
+  const hex = createHash('sha256').update(`${key}\n${index}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 function validateShape(limits: PopulateLimits, body: unknown): { requests: SyncRequest[]; wrapped: boolean } {

@@ -23,8 +23,6 @@ export interface StreamStore {
   /** Up to `max` records with an offset greater than `after` (`-1n`: from the oldest retained). */
   readAfter(stream: string, after: Offset, max: number): Promise<StreamRecord[]>;
   exists(stream: string): Promise<boolean>;
-  /** Makes a message durable now and appends it to `stream` at `at` (a delayed re-attempt). */
-  schedule(stream: string, message: Envelope, at: Date): Promise<void>;
 }
 
 export interface StoredSecret {
@@ -49,6 +47,7 @@ export interface Archive {
   put(entry: ArchiveEntry): Promise<string>;
 }
 
+/** A message was parked: archived, and operators must look. */
 export interface Alert {
   messageId: string;
   stream: string;

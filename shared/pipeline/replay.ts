@@ -1,5 +1,5 @@
 import type { RetryRequest } from '../contract/retry-request';
-import type { Offset } from '../contract/offset';
+import { BEFORE_OLDEST, type Offset } from '../contract/offset';
 import { dispatch, type DispatchDeps } from './dispatch';
 import { ALERT_STREAM } from './error-routing';
 import { StreamNotFoundError, ValidationError } from './errors';
@@ -12,8 +12,12 @@ export interface ReplaySummary {
   processedmessages: number;
   /** Not delivered: routed to an error stream again. */
   failedMessages: number;
-  /** No message was retained after `lastReadOffset` when this call read the stream. */
+  /** Not replayed: already handled (delivered, skipped, superseded by a newer record) or still the consumer's. */
+  skippedMessages: number;
+  /** This pass has read every record that was on the stream when it began. */
   endOfStream: boolean;
+  /** On a dry run: how many of the records read would have been replayed. */
+  replayableMessages?: number;
 }
 
 export class ReplayInterruptedError extends Error {
@@ -27,8 +31,12 @@ export class ReplayInterruptedError extends Error {
 }
 
 /**
- * Re-dispatches up to `maxMessages` messages after `readAfter` from any stream. The replayed stream
- * keeps its messages (it is a log); failures are routed with the request's mapping overrides.
+ * Re-dispatches the open failures among up to `maxMessages` records after `readAfter` (omitted: where
+ * this stream's last replay stopped). A record is replayed only when it is its message's current
+ * location, so a replay run twice sends nothing twice; `includeHandled` replays delivered and
+ * superseded records as well. A pass covers the records enqueued before it began: a failure routed
+ * back to the same stream during the pass waits for the next pass, so a loop until `endOfStream`
+ * calls each failing message once. The replayed stream keeps its records (it is a log).
  */
 export async function replay(deps: DispatchDeps, request: RetryRequest): Promise<ReplaySummary> {
   if (request.stream === ALERT_STREAM) {
@@ -37,20 +45,41 @@ export async function replay(deps: DispatchDeps, request: RetryRequest): Promise
     ]);
   }
   if (!(await deps.stream.exists(request.stream))) throw new StreamNotFoundError(request.stream);
-  const read = await deps.stream.readAfter(request.stream, request.readAfter, request.maxMessages + 1);
-  const records = read.slice(0, request.maxMessages);
+  const pass = await deps.states.replayPass(request.stream);
+  const readAfter = request.readAfter ?? pass?.position ?? BEFORE_OLDEST;
+  const continuing = pass !== undefined && !pass.ended && pass.position === readAfter;
+  const startedAt = continuing ? pass.startedAt : new Date();
+  const read = await deps.stream.readAfter(request.stream, readAfter, request.maxMessages + 1);
+  const inPass = read.filter((record) => record.enqueuedAt < startedAt);
+  const records = inPass.slice(0, request.maxMessages);
+  const replayable = await deps.states.replayable(request.stream, records, request.includeHandled);
+  for (const record of records) if (deps.inFlight.has(record.body.id)) replayable.delete(record.body.id);
+
+  const summary: ReplaySummary = {
+    lastReadOffset: readAfter,
+    processedmessages: 0,
+    failedMessages: 0,
+    skippedMessages: 0,
+    endOfStream: inPass.length <= request.maxMessages,
+  };
+  if (request.dryRun) {
+    const last = records[records.length - 1];
+    return {
+      ...summary,
+      lastReadOffset: last?.offset ?? readAfter,
+      skippedMessages: records.length - replayable.size,
+      replayableMessages: replayable.size,
+    };
+  }
   const routing = deps.routing.withOverrides(request.errorMapping);
   const runner = new KeyedRunner();
   const outcomes = await Promise.allSettled(
-    records.map((record) => runner.run(record.body.streamKey, () => dispatch(deps, record, { routing }))),
+    records.map((record) =>
+      replayable.has(record.body.id)
+        ? runner.run(record.body.streamKey, () => dispatch(deps, record, { routing }))
+        : Promise.resolve(undefined),
+    ),
   );
-
-  const summary: ReplaySummary = {
-    lastReadOffset: request.readAfter,
-    processedmessages: 0,
-    failedMessages: 0,
-    endOfStream: read.length <= request.maxMessages,
-  };
   for (const [index, outcome] of outcomes.entries()) {
     if (outcome.status === 'rejected') {
       summary.endOfStream = false;
@@ -58,17 +87,29 @@ export async function replay(deps: DispatchDeps, request: RetryRequest): Promise
         stream: request.stream,
         offset: records[index]?.offset.toString(),
       });
+      await deps.states.saveReplayPass(request.stream, {
+        position: summary.lastReadOffset,
+        startedAt,
+        ended: false,
+      });
       throw new ReplayInterruptedError(summary, { cause: outcome.reason });
     }
     summary.lastReadOffset = (records[index] as { offset: Offset }).offset;
-    if (outcome.value.kind === 'delivered') summary.processedmessages += 1;
+    if (outcome.value === undefined) summary.skippedMessages += 1;
+    else if (outcome.value.kind === 'delivered') summary.processedmessages += 1;
     else summary.failedMessages += 1;
   }
+  await deps.states.saveReplayPass(request.stream, {
+    position: summary.lastReadOffset,
+    startedAt,
+    ended: summary.endOfStream,
+  });
   deps.log.info('replay.done', {
     stream: request.stream,
     lastReadOffset: summary.lastReadOffset.toString(),
     processed: summary.processedmessages,
     failed: summary.failedMessages,
+    skipped: summary.skippedMessages,
     endOfStream: summary.endOfStream,
   });
   return summary;

@@ -1,3 +1,4 @@
+import { isSecretUnreadableError } from './errors';
 import type { SecretStore, StoredSecret } from './ports';
 
 interface Entry {
@@ -33,7 +34,11 @@ export class CachedSecretStore implements SecretStore {
   }
 
   async put(name: string, secret: StoredSecret): Promise<void> {
-    const current = await this.get(name);
+    const current = await this.get(name).catch((error: unknown) => {
+      // A credential the key cannot open is replaced by the one given now.
+      if (isSecretUnreadableError(error)) return undefined;
+      throw error;
+    });
     if (current && current.value === secret.value && current.origin === secret.origin) return;
     this.backendCalls.writes += 1;
     await this.inner.put(name, secret);

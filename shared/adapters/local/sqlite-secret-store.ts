@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { StorageError } from '../../pipeline/errors';
+import { SecretUnreadableError, StorageError } from '../../pipeline/errors';
 import type { SecretStore, StoredSecret } from '../../pipeline/ports';
 
 const IV_BYTES = 12;
@@ -29,6 +29,7 @@ export class SqliteSecretStore implements SecretStore {
       ),
       touch: db.prepare('UPDATE secrets SET used_at = ? WHERE name = ?'),
       count: db.prepare('SELECT COUNT(*) FROM secrets').pluck(),
+      any: db.prepare('SELECT name, sealed FROM secrets ORDER BY updated_at DESC LIMIT 1'),
       deleteIdle: db.prepare('DELETE FROM secrets WHERE used_at < ?'),
     };
   }
@@ -37,7 +38,13 @@ export class SqliteSecretStore implements SecretStore {
     const row = this.statements.get.get(name) as { origin: string; sealed: Buffer } | undefined;
     if (!row) return undefined;
     this.statements.touch.run(Date.now(), name);
-    return { value: this.open(name, row.sealed), origin: row.origin };
+    let value: string;
+    try {
+      value = this.open(name, row.sealed);
+    } catch (error) {
+      throw new SecretUnreadableError(name, { cause: error });
+    }
+    return { value, origin: row.origin };
   }
 
   async put(name: string, secret: StoredSecret): Promise<void> {
@@ -54,6 +61,18 @@ export class SqliteSecretStore implements SecretStore {
   /** Deletes secrets neither stored nor read since `before`; returns how many. */
   deleteIdleSince(before: Date): number {
     return this.statements.deleteIdle.run(before.getTime()).changes;
+  }
+
+  /** False when a stored secret exists and cannot be opened with this key (checked at start). */
+  keyOpensStoredSecrets(): boolean {
+    const row = this.statements.any.get() as { name: string; sealed: Buffer } | undefined;
+    if (!row) return true;
+    try {
+      this.open(row.name, row.sealed);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   count(): number {

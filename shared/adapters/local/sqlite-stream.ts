@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Envelope } from '../../contract/envelope';
 import type { Offset } from '../../contract/offset';
-import type { ConsumableStream } from '../../pipeline/consumer';
 import { StorageError } from '../../pipeline/errors';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
 
@@ -10,6 +9,12 @@ interface MessageRow {
   body: string;
   enqueued_at: bigint;
 }
+
+/** Runs inside an append's transaction, with what was appended (message-state rows go in with it). */
+export type WithinAppend = (
+  stream: string,
+  appended: Array<Appended & { offset: Offset; body: unknown }>,
+) => void;
 
 interface PendingAppend {
   stream: string;
@@ -27,17 +32,20 @@ export interface StreamSummary {
 
 /**
  * The embedded stream: one SQLite log, dense offsets per stream starting at 0, created on first
- * append, a committed cursor per consumer. Offsets are read as bigint so none loses precision.
+ * append. Offsets are read as bigint so none loses precision. What was done with each message is
+ * the message-state store's business (`withinAppend` registers new messages in the same transaction).
  */
-export class SqliteStream implements StreamStore, ConsumableStream {
+export class SqliteStream implements StreamStore {
   private readonly statements;
   private readonly appendAll: (stream: string, items: Array<{ id: string; body: unknown }>) => Appended[];
-  private readonly releaseAll: (now: number) => Set<string>;
   private readonly appendGroup: (group: PendingAppend[]) => Appended[][];
   private readonly pending: PendingAppend[] = [];
   private readonly listeners = new Set<(stream: string) => void>();
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    db: Database.Database,
+    private readonly withinAppend?: WithinAppend,
+  ) {
     this.statements = {
       lastOffset: db.prepare('SELECT last_offset FROM streams WHERE name = ?').pluck().safeIntegers(true),
       upsertLast: db.prepare(
@@ -54,13 +62,6 @@ export class SqliteStream implements StreamStore, ConsumableStream {
           'SELECT offset, body, enqueued_at FROM messages WHERE stream = ? ORDER BY offset DESC LIMIT ?',
         )
         .safeIntegers(true),
-      cursor: db
-        .prepare('SELECT offset FROM cursors WHERE consumer = ? AND stream = ?')
-        .pluck()
-        .safeIntegers(true),
-      commit: db.prepare(
-        'INSERT INTO cursors (consumer, stream, offset) VALUES (?, ?, ?) ON CONFLICT(consumer, stream) DO UPDATE SET offset = excluded.offset',
-      ),
       summaries: db
         .prepare(
           `SELECT s.name AS stream, s.last_offset AS lastOffset,
@@ -68,45 +69,21 @@ export class SqliteStream implements StreamStore, ConsumableStream {
            FROM streams s ORDER BY s.name`,
         )
         .safeIntegers(true),
-      schedule: db.prepare('INSERT INTO scheduled (id, stream, body, visible_at) VALUES (?, ?, ?, ?)'),
-      due: db.prepare(
-        'SELECT rowid, id, stream, body FROM scheduled WHERE visible_at <= ? ORDER BY visible_at LIMIT 500',
-      ),
-      unschedule: db.prepare('DELETE FROM scheduled WHERE rowid = ?'),
-      scheduledCount: db.prepare('SELECT COUNT(*) FROM scheduled').pluck(),
-      expire: db.prepare(
-        `DELETE FROM messages WHERE stream = ? AND enqueued_at < ?
-           AND offset <= COALESCE((SELECT MIN(offset) FROM cursors WHERE stream = ?), offset)`,
-      ),
     };
     this.appendGroup = db.transaction((group: PendingAppend[]) =>
       group.map((append) => this.appendAll(append.stream, append.items)),
     );
-    this.releaseAll = db.transaction((now: number) => {
-      const due = this.statements.due.all(now) as Array<{
-        rowid: number;
-        id: string;
-        stream: string;
-        body: string;
-      }>;
-      const streams = new Set<string>();
-      for (const row of due) {
-        this.appendAll(row.stream, [{ id: row.id, body: JSON.parse(row.body) as unknown }]);
-        this.statements.unschedule.run(row.rowid);
-        streams.add(row.stream);
-      }
-      return streams;
-    });
     this.appendAll = db.transaction((stream: string, items: Array<{ id: string; body: unknown }>) => {
       let offset = (this.statements.lastOffset.get(stream) as bigint | undefined) ?? -1n;
       const now = Date.now();
       const appended = items.map((item) => {
         offset += 1n;
         this.statements.insert.run(stream, offset, JSON.stringify(item.body), now);
-        return { stream, id: item.id, offset };
+        return { stream, id: item.id, offset, body: item.body };
       });
       this.statements.upsertLast.run(stream, offset);
-      return appended;
+      this.withinAppend?.(stream, appended);
+      return appended.map(({ stream, id, offset }) => ({ stream, id, offset }));
     });
   }
 
@@ -159,27 +136,6 @@ export class SqliteStream implements StreamStore, ConsumableStream {
     for (const stream of streams) for (const listener of this.listeners) listener(stream);
   }
 
-  async schedule(stream: string, message: Envelope, at: Date): Promise<void> {
-    try {
-      this.statements.schedule.run(message.id, stream, JSON.stringify(message), at.getTime());
-    } catch (error) {
-      throw new StorageError(`could not schedule a retry on "${stream}": ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  }
-
-  /** Appends every scheduled message that is due, in one transaction; returns how many streams got some. */
-  releaseDue(now = Date.now()): number {
-    const streams = this.releaseAll(now);
-    this.notify(streams);
-    return streams.size;
-  }
-
-  scheduledCount(): number {
-    return this.statements.scheduledCount.get() as number;
-  }
-
   async readAfter(stream: string, after: Offset, max: number): Promise<StreamRecord[]> {
     const rows = this.statements.readAfter.all(stream, after, max) as MessageRow[];
     return rows.map((row) => toRecord(stream, row));
@@ -195,14 +151,6 @@ export class SqliteStream implements StreamStore, ConsumableStream {
     return this.statements.lastOffset.get(stream) !== undefined;
   }
 
-  async committedOffset(consumer: string, stream: string): Promise<Offset> {
-    return (this.statements.cursor.get(consumer, stream) as bigint | undefined) ?? -1n;
-  }
-
-  async commit(consumer: string, stream: string, offset: Offset): Promise<void> {
-    this.statements.commit.run(consumer, stream, offset);
-  }
-
   summaries(): StreamSummary[] {
     const rows = this.statements.summaries.all() as Array<{
       stream: string;
@@ -215,15 +163,6 @@ export class SqliteStream implements StreamStore, ConsumableStream {
       firstOffset: row.firstOffset ?? undefined,
       retained: row.firstOffset === null ? 0 : Number(row.lastOffset - row.firstOffset + 1n),
     }));
-  }
-
-  /** Drops messages older than the retention, but never ones a consumer has not committed. */
-  expire(retentionMs: number): number {
-    const before = Date.now() - retentionMs;
-    let removed = 0;
-    for (const { stream } of this.summaries())
-      removed += this.statements.expire.run(stream, before, stream).changes;
-    return removed;
   }
 
   /** Called after every append, with the stream name (lets a consumer skip its poll delay). */

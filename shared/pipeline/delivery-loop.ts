@@ -1,0 +1,178 @@
+import { OutcomeNotDurableError } from './errors';
+import type { Logger, StreamRecord } from './ports';
+
+/** The messages a consumer may deliver now (the embedded backend reads them from the message states). */
+export interface DeliveryQueue {
+  /** Target origins that have messages waiting. */
+  origins(): Promise<string[]>;
+  /**
+   * Up to `max` messages for `origin` that may go now, oldest first: each is the oldest undelivered
+   * message of its key and its key is not held. Messages being handled are still included.
+   */
+  ready(origin: string, max: number): Promise<StreamRecord[]>;
+}
+
+export interface DeliveryLoopOptions {
+  /** Messages handled at once, over all targets. */
+  concurrency: number;
+  /** Messages handled at once for one target origin: a slow target never takes every slot. */
+  perOrigin: number;
+  pollMs: number;
+  /** First wait before a message whose handling failed before its target was called is tried again. */
+  retryDelayMs: number;
+  log: Logger;
+}
+
+const MAX_RETRY_DELAY_MS = 30_000;
+
+/**
+ * The local consumer. Takes ready messages per target origin (never more than `perOrigin` of one
+ * origin at a time, so a hanging target's backlog cannot fill the read window) and hands each to
+ * `handle`, which records its outcome per message: after a crash only the messages in flight are
+ * delivered again. A message whose outcome could not be recorded at all is not handled again by
+ * this process, because its target may already have been called.
+ */
+export class DeliveryLoop {
+  private readonly handling = new Map<string, { origin: string; done: Promise<void> }>();
+  private readonly perOrigin = new Map<string, number>();
+  /** Messages not to take before a time (Infinity: not in this process). */
+  private readonly waitUntil = new Map<string, { at: number; delay: number }>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private woken = false;
+  private nextOrigin = 0;
+
+  constructor(
+    private readonly queue: DeliveryQueue,
+    private readonly handle: (record: StreamRecord) => Promise<void>,
+    private readonly options: DeliveryLoopOptions,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** New work may be ready (an append, a due retry, a released key): look now. */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /**
+   * Starts no new delivery, then waits up to `graceMs` for the ones in flight, reporting what is
+   * left every second. Resolves with how many were still in flight at the deadline.
+   */
+  async stop(graceMs: number, progress?: (inFlight: number) => void): Promise<number> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    const deadline = Date.now() + graceMs;
+    while (this.handling.size > 0 && Date.now() < deadline) {
+      progress?.(this.handling.size);
+      const tick = new Promise((resolve) => setTimeout(resolve, Math.min(1000, deadline - Date.now())));
+      await Promise.race([Promise.allSettled([...this.handling.values()].map((h) => h.done)), tick]);
+    }
+    return this.handling.size;
+  }
+
+  get inFlight(): number {
+    return this.handling.size;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      this.woken = false;
+      let started = 0;
+      try {
+        started = await this.fill();
+      } catch (error) {
+        this.options.log.error('consumer.read_failed', { error: String(error) });
+      }
+      if (started === 0 && !this.woken && this.running) await this.sleep();
+    }
+  }
+
+  /** Starts as many ready messages as the limits allow, taking origins in turn; returns how many. */
+  private async fill(): Promise<number> {
+    let room = this.options.concurrency - this.handling.size;
+    if (room <= 0) return 0;
+    const origins = await this.queue.origins();
+    let started = 0;
+    for (let turn = 0; turn < origins.length && room > 0; turn++) {
+      const origin = origins[(this.nextOrigin + turn) % origins.length] as string;
+      const busy = this.perOrigin.get(origin) ?? 0;
+      let free = Math.min(this.options.perOrigin - busy, room);
+      if (free <= 0) continue;
+      const records = await this.queue.ready(origin, free + busy + this.waitUntil.size);
+      for (const record of records) {
+        if (free === 0) break;
+        if (this.handling.has(record.body.id) || this.waiting(record.body.id)) continue;
+        this.begin(origin, record);
+        free -= 1;
+        room -= 1;
+        started += 1;
+      }
+    }
+    this.nextOrigin = origins.length === 0 ? 0 : (this.nextOrigin + 1) % origins.length;
+    return started;
+  }
+
+  private waiting(id: string): boolean {
+    const wait = this.waitUntil.get(id);
+    return wait !== undefined && wait.at > Date.now();
+  }
+
+  private begin(origin: string, record: StreamRecord): void {
+    const id = record.body.id;
+    this.perOrigin.set(origin, (this.perOrigin.get(origin) ?? 0) + 1);
+    const done = this.handle(record).then(
+      () => void this.waitUntil.delete(id),
+      (error: unknown) => this.holdBack(record, error),
+    );
+    this.handling.set(id, {
+      origin,
+      done: done.finally(() => {
+        this.handling.delete(id);
+        const left = (this.perOrigin.get(origin) ?? 1) - 1;
+        if (left === 0) this.perOrigin.delete(origin);
+        else this.perOrigin.set(origin, left);
+        this.wake();
+      }),
+    });
+  }
+
+  private holdBack(record: StreamRecord, error: unknown): void {
+    const id = record.body.id;
+    if (error instanceof OutcomeNotDurableError) {
+      this.waitUntil.set(id, { at: Infinity, delay: 0 });
+      this.options.log.error('consumer.outcome_lost', {
+        id,
+        error: String(error),
+        message:
+          'not delivered again by this process; after a restart it is (its target may have been called)',
+      });
+      return;
+    }
+    const delay = Math.min(
+      (this.waitUntil.get(id)?.delay ?? this.options.retryDelayMs / 2) * 2,
+      MAX_RETRY_DELAY_MS,
+    );
+    this.waitUntil.set(id, { at: Date.now() + delay, delay });
+    this.options.log.error('consumer.handle_failed', { id, error: String(error), retryInMs: delay });
+    setTimeout(() => this.wake(), delay).unref();
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, this.options.pollMs);
+      this.wakeUp = finish;
+    });
+  }
+}
