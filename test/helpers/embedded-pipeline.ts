@@ -7,11 +7,14 @@ import { FileArchive } from '../../shared/adapters/local/file-archive';
 import { LocalAlerts } from '../../shared/adapters/local/local-alerts';
 import { openDatabase } from '../../shared/adapters/local/sqlite-database';
 import { SqliteSecretStore } from '../../shared/adapters/local/sqlite-secret-store';
+import { SqliteDeliveryQueue } from '../../shared/adapters/local/sqlite-delivery-queue';
+import { SqliteMessageStates } from '../../shared/adapters/local/sqlite-message-states';
 import { SqliteStream } from '../../shared/adapters/local/sqlite-stream';
 import { DEFAULT_SYNC_LIMITS } from '../../shared/contract/sync-request';
-import type { DispatchDeps } from '../../shared/pipeline/dispatch';
+import type { DispatchDeps, FailureOrder } from '../../shared/pipeline/dispatch';
 import { DEFAULT_ERROR_MAPPING, ErrorRouting } from '../../shared/pipeline/error-routing';
 import type { PopulateDeps } from '../../shared/pipeline/populate';
+import { InFlight } from '../../shared/pipeline/in-flight';
 import { TargetPolicy, type TargetPolicyOptions } from '../../shared/pipeline/target-policy';
 import { RecordingLogger } from './recording-logger';
 
@@ -20,13 +23,16 @@ export interface PipelineOptions {
   maxAttempts?: number;
   autoRetries?: number;
   policy?: TargetPolicyOptions;
+  onFailure?: FailureOrder;
 }
 
 /** The pipeline on the real embedded adapters (SQLite in a temp dir, real HTTP), for one test. */
 export class EmbeddedPipeline {
   readonly dir = mkdtempSync(join(tmpdir(), 'datasync-test-'));
   readonly db: Database.Database = openDatabase(join(this.dir, 'datasync.db'));
-  readonly stream = new SqliteStream(this.db);
+  readonly states = new SqliteMessageStates(this.db, 'datasync');
+  readonly stream = new SqliteStream(this.db, this.states.registerAppended);
+  readonly queue = new SqliteDeliveryQueue(this.db, 'datasync');
   readonly secrets = new SqliteSecretStore(this.db, Buffer.alloc(32, 7));
   readonly log = new RecordingLogger();
   readonly policy: TargetPolicy;
@@ -43,6 +49,7 @@ export class EmbeddedPipeline {
     });
     this.populateDeps = {
       stream: this.stream,
+      states: this.states,
       secrets: this.secrets,
       mainStream: 'datasync',
       limits: { ...DEFAULT_SYNC_LIMITS, maxBatch: 100, maxMessageBytes: 256 * 1024 },
@@ -51,6 +58,10 @@ export class EmbeddedPipeline {
     };
     this.dispatchDeps = {
       stream: this.stream,
+      states: this.states,
+      inFlight: new InFlight(),
+      onFailure: options.onFailure ?? 'hold',
+      durability: { firstDelayMs: 10, boundMs: 200 },
       secrets: this.secrets,
       archive: new FileArchive(join(this.dir, 'archive')),
       alerts: new LocalAlerts(this.stream, this.log),

@@ -43,6 +43,7 @@ export class TargetServer {
     return this;
   }
 
+  /** Sets the answer for `path`; `'*'` answers every path without its own. */
   reply(path: string, reply: Reply | ((call: ReceivedCall) => Reply)): this {
     this.replies.set(path, reply);
     return this;
@@ -102,7 +103,7 @@ export class TargetServer {
       };
       this.calls.push(call);
       for (const wake of this.waiters.splice(0)) wake();
-      const configured = this.replies.get(call.path);
+      const configured = this.replies.get(call.path) ?? this.replies.get('*');
       const reply = (typeof configured === 'function' ? configured(call) : configured) ?? { status: 200 };
       if (reply.hang) return;
       if (reply.reset) {
