@@ -2,7 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Envelope } from '../contract/envelope';
 import { describeIssues, problem } from '../contract/problems';
 import { originOf, syncRequestSchema, type SyncLimits, type SyncRequest } from '../contract/sync-request';
-import { IdempotencyConflictError, PayloadTooLargeError, ValidationError } from './errors';
+import {
+  IdempotencyConflictError,
+  isSecretUnreadableError,
+  PayloadTooLargeError,
+  ValidationError,
+} from './errors';
 import type { MessageStates } from './message-states';
 import type { Appended, Logger, SecretStore, StreamStore } from './ports';
 import type { TargetPolicy } from './target-policy';
@@ -167,8 +172,18 @@ async function checkCredentials(
       toStore.set(name, bound ?? origin);
       continue;
     }
-    const stored = await secrets.get(name);
-    if (!stored) {
+    const stored = await secrets.get(name).catch((error: unknown) => {
+      if (isSecretUnreadableError(error)) return error;
+      throw error;
+    });
+    if (stored instanceof Error) {
+      problems.push(
+        problem(
+          at,
+          `the credential stored under "${name}" cannot be decrypted; send it again in the Authorization header`,
+        ),
+      );
+    } else if (!stored) {
       problems.push(
         problem(at, `no credential is stored under "${name}"; send it in the Authorization header`),
       );

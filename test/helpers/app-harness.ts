@@ -6,10 +6,12 @@ import { loadConfig } from '../../shared/config/config';
 import { JsonLogger } from '../../shared/logging/json-logger';
 import { EmbeddedApp } from '../../shared/local/embedded-app';
 
-export function apiRequest(body: unknown, headers: Record<string, string> = {}): ApiRequest {
-  const all: Record<string, string> = { 'content-type': 'application/json' };
+/** A request as a host hands it to the API; `body` undefined for a GET. */
+export function apiRequest(body?: unknown, headers: Record<string, string> = {}): ApiRequest {
+  const all: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
   for (const [name, value] of Object.entries(headers)) all[name.toLowerCase()] = value;
-  return { header: (name) => all[name.toLowerCase()], body: Buffer.from(JSON.stringify(body)) };
+  const raw = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
+  return { header: (name) => all[name.toLowerCase()], body: raw };
 }
 
 /** Polls `check` every 20 ms until it holds; fails after `timeoutMs`. */

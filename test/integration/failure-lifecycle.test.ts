@@ -1,4 +1,4 @@
-import { AppHarness, until } from '../helpers/app-harness';
+import { AppHarness, apiRequest, until } from '../helpers/app-harness';
 import { retryRequest } from '../helpers/fixtures';
 import { TargetServer, type ReceivedCall } from '../helpers/target-server';
 
@@ -106,15 +106,15 @@ describe('the failure lifecycle on the embedded host', () => {
     target.reply('/orders/a', { status: 200 });
     target.reply('/orders/b', { status: 200 });
 
-    const released = await harness.api.release(apiBody({ streamKey: 'a' }));
+    const released = await harness.api.release(apiRequest({ streamKey: 'a' }));
     expect(released).toEqual({ status: 200, body: { streamKey: 'a', released: 1 } });
-    const skipped = await harness.api.skip(apiBody({ streamKey: 'b' }));
+    const skipped = await harness.api.skip(apiRequest({ streamKey: 'b' }));
     expect(skipped).toEqual({ status: 200, body: { streamKey: 'b', skipped: headB } });
     await until(async () => (await harness.state(ids[0] as string)) === 'delivered');
     await until(async () => (await harness.state(ids[1] as string)) === 'delivered');
     expect(await harness.state(headA as string)).toBe('failed');
     expect(await harness.state(headB as string)).toBe('skipped');
-    expect((await harness.api.release(apiBody({ streamKey: 'a' }))).status).toBe(404);
+    expect((await harness.api.release(apiRequest({ streamKey: 'a' }))).status).toBe(404);
   });
 
   it('with DATASYNC_ON_FAILURE_ORDER=continue, later messages of a failed key are delivered', async () => {
@@ -239,10 +239,3 @@ describe('the failure lifecycle on the embedded host', () => {
     });
   });
 });
-
-function apiBody(body: unknown) {
-  return {
-    header: (name: string) => (name === 'content-type' ? 'application/json' : undefined),
-    body: Buffer.from(JSON.stringify(body)),
-  };
-}
