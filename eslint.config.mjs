@@ -9,7 +9,7 @@ export default tseslint.config(
         'error',
         { 'ts-ignore': true, 'ts-expect-error': 'allow-with-description' },
       ],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
       'no-restricted-properties': [
         'error',
         { object: 'describe', property: 'only' },

@@ -94,7 +94,7 @@ export async function dispatch(
     });
     return { kind: 'delivered', status: result.status };
   }
-  const { delivered: _, ...failure } = result;
+  const { delivered, ...failure } = result;
   const exhausted = attempt >= deps.maxAttempts;
   const retries = envelope.autoRetries ?? 0;
   if (options.autoRetry && !exhausted && isTransient(failure) && retries < deps.retry.autoRetries) {

@@ -90,6 +90,8 @@ export interface ReplayPass {
   /** `lastReadOffset` of the pass's latest call: where an omitted `readAfterOffset` continues. */
   position: Offset;
   startedAt: Date;
+  /** The stream's last offset when the pass began, where the backend knows it; else `startedAt` bounds the pass. */
+  end?: Offset;
   /** The pass reached its end: the next call begins a new pass. */
   ended: boolean;
 }

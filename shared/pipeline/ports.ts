@@ -23,6 +23,8 @@ export interface StreamStore {
   /** Up to `max` records with an offset greater than `after` (`-1n`: from the oldest retained). */
   readAfter(stream: string, after: Offset, max: number): Promise<StreamRecord[]>;
   exists(stream: string): Promise<boolean>;
+  /** The newest offset on the stream, where the backend knows it cheaply (undefined: empty stream). */
+  lastOffset?(stream: string): Promise<Offset | undefined>;
 }
 
 export interface StoredSecret {

@@ -49,8 +49,11 @@ export async function replay(deps: DispatchDeps, request: RetryRequest): Promise
   const readAfter = request.readAfter ?? pass?.position ?? BEFORE_OLDEST;
   const continuing = pass !== undefined && !pass.ended && pass.position === readAfter;
   const startedAt = continuing ? pass.startedAt : new Date();
+  const end = continuing ? pass.end : await deps.stream.lastOffset?.(request.stream);
   const read = await deps.stream.readAfter(request.stream, readAfter, request.maxMessages + 1);
-  const inPass = read.filter((record) => record.enqueuedAt < startedAt);
+  const inPass = read.filter((record) =>
+    end !== undefined ? record.offset <= end : record.enqueuedAt < startedAt,
+  );
   const records = inPass.slice(0, request.maxMessages);
   const replayable = await deps.states.replayable(request.stream, records, request.includeHandled);
   for (const record of records) if (deps.inFlight.has(record.body.id)) replayable.delete(record.body.id);
@@ -102,6 +105,7 @@ export async function replay(deps: DispatchDeps, request: RetryRequest): Promise
   await deps.states.saveReplayPass(request.stream, {
     position: summary.lastReadOffset,
     startedAt,
+    ...(end === undefined ? {} : { end }),
     ended: summary.endOfStream,
   });
   deps.log.info('replay.done', {

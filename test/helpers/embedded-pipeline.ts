@@ -10,6 +10,9 @@ import { SqliteSecretStore } from '../../shared/adapters/local/sqlite-secret-sto
 import { SqliteDeliveryQueue } from '../../shared/adapters/local/sqlite-delivery-queue';
 import { SqliteMessageStates } from '../../shared/adapters/local/sqlite-message-states';
 import { SqliteStream } from '../../shared/adapters/local/sqlite-stream';
+import type { StatusReport } from '../../shared/api/status-report';
+import type { Envelope } from '../../shared/contract/envelope';
+import type { StreamRecord } from '../../shared/pipeline/ports';
 import { DEFAULT_SYNC_LIMITS } from '../../shared/contract/sync-request';
 import type { DispatchDeps, FailureOrder } from '../../shared/pipeline/dispatch';
 import { DEFAULT_ERROR_MAPPING, ErrorRouting } from '../../shared/pipeline/error-routing';
@@ -71,6 +74,46 @@ export class EmbeddedPipeline {
       maxAttempts: options.maxAttempts ?? 10,
       log: this.log,
     };
+  }
+
+  /** A status report of this pipeline (what the hosts build from the same adapters). */
+  async status(): Promise<StatusReport> {
+    return {
+      streams: this.stream.summaries().map((summary) => ({
+        stream: summary.stream,
+        lastOffset: Number(summary.lastOffset),
+        retained: summary.retained,
+      })),
+      consumer: { stream: 'datasync', ...this.queue.counts(), inFlight: 0 },
+      heldKeys: { keys: 0, messages: 0 },
+      targets: [],
+      recentFailures: [],
+    };
+  }
+
+  /**
+   * Puts messages where a failed delivery leaves them: accepted on the main stream, then failed to
+   * `stream` with that record as their current location. Returns the error-stream records.
+   */
+  async seedFailures(stream: string, envelopes: Envelope[]): Promise<StreamRecord[]> {
+    await this.stream.append('datasync', envelopes);
+    const appended = await this.stream.append(
+      stream,
+      envelopes.map((envelope) => ({ ...envelope, attempt: envelope.attempt + 1 })),
+    );
+    for (const { id, offset } of appended) {
+      const streamKey = envelopes.find((envelope) => envelope.id === id)?.streamKey ?? '';
+      await this.states.record({
+        id,
+        streamKey,
+        attempt: { attempt: 1, at: new Date().toISOString(), outcome: 'failed', stream, offset },
+        next: { state: 'failed', location: { stream, offset } },
+        holdKey: false,
+      });
+    }
+    const records = await this.stream.readAfter(stream, -1n, 100_000);
+    const ids = new Set(appended.map((item) => item.id));
+    return records.filter((record) => ids.has(record.body.id));
   }
 
   async all(stream: string) {

@@ -12,17 +12,7 @@ export function embeddedRuntime(pipeline: EmbeddedPipeline): Runtime {
       new HttpApi({
         populate: { ...pipeline.populateDeps, log },
         dispatch: { ...pipeline.dispatchDeps, log },
-        status: async () => ({
-          streams: pipeline.stream.summaries().map((summary) => ({
-            stream: summary.stream,
-            lastOffset: Number(summary.lastOffset),
-            retained: summary.retained,
-          })),
-          consumer: { stream: 'datasync', ...pipeline.queue.counts(), inFlight: 0 },
-          heldKeys: { keys: 0, messages: 0 },
-          targets: [],
-          recentFailures: [],
-        }),
+        status: () => pipeline.status(),
         maxBodyBytes: 1024 * 1024,
         log,
       }),

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { openDatabase } from '../../shared/adapters/local/sqlite-database';
-import { SqliteStream } from '../../shared/adapters/local/sqlite-stream';
+import { SqliteDeliveryQueue } from '../../shared/adapters/local/sqlite-delivery-queue';
 import { dispatch, type Source } from '../../shared/pipeline/dispatch';
+import { replay } from '../../shared/pipeline/replay';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
 import { envelope } from '../helpers/fixtures';
 import { TargetServer } from '../helpers/target-server';
@@ -24,22 +25,21 @@ describe('automatic retries of transient failures', () => {
     const records = await pipeline.all('datasync');
     return records[records.length - 1] as Source;
   };
-  /** Moves due retries back onto the main stream, as the host's timer does, and returns the newest. */
+  /** Makes due retries ready, as the host's timer does, and returns the one ready message. */
   const releaseAll = async (): Promise<Source> => {
-    pipeline.stream.releaseDue(Date.now() + 3_600_000);
-    const records = await pipeline.all('datasync');
-    return records[records.length - 1] as Source;
+    pipeline.queue.releaseDue(Date.now() + 3_600_000);
+    const [ready] = await pipeline.queue.ready(target.url, 10);
+    return ready as Source;
   };
 
-  it('re-attempts a 503 later on the main stream, then routes it once the retries are used up', async () => {
+  it('re-attempts a 503 later from the same record, then routes it once the retries are used up', async () => {
     target.reply('/busy', { status: 503 });
     const first = await dispatch(pipeline.dispatchDeps, await inMain('/busy'), { autoRetry: true });
     expect(first).toMatchObject({ kind: 'scheduled', failure: { status: 503, routedBy: 'autoRetry' } });
-    expect(await pipeline.all('datasync')).toHaveLength(1);
-    expect(pipeline.stream.scheduledCount()).toBe(1);
+    expect(pipeline.queue.counts()).toEqual({ backlog: 0, scheduledRetries: 1 });
 
     const second = await releaseAll();
-    expect(second.body).toMatchObject({ attempt: 1, autoRetries: 1 });
+    expect(second).toMatchObject({ offset: 0n, body: { attempt: 1, autoRetries: 1 } });
     expect(await dispatch(pipeline.dispatchDeps, second, { autoRetry: true })).toMatchObject({
       kind: 'scheduled',
     });
@@ -49,6 +49,7 @@ describe('automatic retries of transient failures', () => {
     const [record] = await pipeline.all('datasync-error-503');
     expect(record?.body).toMatchObject({ attempt: 3, autoRetries: 0, id: second.body.id });
     expect(target.callsTo('/busy')).toHaveLength(3);
+    expect(await pipeline.all('datasync')).toHaveLength(1);
   });
 
   it('honours Retry-After when scheduling', async () => {
@@ -57,39 +58,50 @@ describe('automatic retries of transient failures', () => {
     const outcome = await dispatch(pipeline.dispatchDeps, await inMain('/slow-down'), { autoRetry: true });
     expect(outcome.kind).toBe('scheduled');
     expect(outcome.kind === 'scheduled' && outcome.at.getTime() - before).toBeGreaterThanOrEqual(1000);
-    pipeline.stream.releaseDue();
-    expect(await pipeline.all('datasync')).toHaveLength(1);
+    expect(pipeline.queue.releaseDue()).toBe(0);
+    expect(pipeline.queue.releaseDue(before + 1500)).toBe(1);
   });
 
   it('routes a failure that is not transient at once', async () => {
     target.reply('/missing', { status: 404 });
     const outcome = await dispatch(pipeline.dispatchDeps, await inMain('/missing'), { autoRetry: true });
     expect(outcome).toMatchObject({ kind: 'routed', stream: 'datasync-error-404' });
-    expect(pipeline.stream.scheduledCount()).toBe(0);
+    expect(pipeline.queue.counts().scheduledRetries).toBe(0);
   });
 
   it('does not retry automatically during a replay (the operator sees the outcome at once)', async () => {
     target.reply('/busy', { status: 503 });
-    const outcome = await dispatch(pipeline.dispatchDeps, await inMain('/busy'));
-    expect(outcome).toMatchObject({ kind: 'routed', stream: 'datasync-error-503' });
+    const source = await inMain('/busy');
+    await pipeline.stream.append('datasync-error-503', [{ ...source.body, attempt: 1 }]);
+    await pipeline.states.record({
+      id: source.body.id,
+      streamKey: '',
+      attempt: { attempt: 1, at: new Date().toISOString(), outcome: 'failed' },
+      next: { state: 'failed', location: { stream: 'datasync-error-503', offset: 0n } },
+      holdKey: false,
+    });
+    const summary = await replay(pipeline.dispatchDeps, {
+      stream: 'datasync-error-503',
+      maxMessages: 10,
+      errorMapping: [],
+      includeHandled: false,
+      dryRun: false,
+    });
+    expect(summary).toMatchObject({ processedmessages: 0, failedMessages: 1 });
+    expect(pipeline.queue.counts().scheduledRetries).toBe(0);
+    expect(await pipeline.all('datasync-error-503')).toHaveLength(2);
   });
 
   it('keeps scheduled retries across a restart', async () => {
-    const file = join(pipeline.dir, 'restart.db');
-    const db = openDatabase(file);
-    await new SqliteStream(db).schedule(
-      'datasync',
-      envelope('https://t.example/x', { autoRetries: 1 }),
-      new Date(Date.now() + 50),
-    );
-    db.close();
+    target.reply('/busy', { status: 503 });
+    await dispatch(pipeline.dispatchDeps, await inMain('/busy'), { autoRetry: true });
+    pipeline.db.close();
 
-    const after = new SqliteStream(openDatabase(file));
-    expect(after.scheduledCount()).toBe(1);
-    after.releaseDue(Date.now() + 1000);
-    expect(await after.readAfter('datasync', -1n, 10)).toEqual([
-      expect.objectContaining({ offset: 0n, body: expect.objectContaining({ autoRetries: 1 }) }),
+    const after = new SqliteDeliveryQueue(openDatabase(join(pipeline.dir, 'datasync.db')), 'datasync');
+    expect(after.counts()).toEqual({ backlog: 0, scheduledRetries: 1 });
+    expect(after.releaseDue(Date.now() + 3_600_000)).toBe(1);
+    expect(await after.ready(target.url, 10)).toEqual([
+      expect.objectContaining({ offset: 0n, body: expect.objectContaining({ attempt: 1, autoRetries: 1 }) }),
     ]);
-    expect(after.scheduledCount()).toBe(0);
   });
 });

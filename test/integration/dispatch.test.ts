@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dispatch, type Source } from '../../shared/pipeline/dispatch';
+import { OutcomeNotDurableError } from '../../shared/pipeline/errors';
 import { populate } from '../../shared/pipeline/populate';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
 import { envelope, syncRequest } from '../helpers/fixtures';
@@ -144,11 +145,12 @@ describe('dispatch', () => {
     });
   });
 
-  it('throws when the outcome cannot be made durable, so the source is not settled', async () => {
+  it('throws when not even a parked outcome can be recorded, after calling the target once', async () => {
     target.reply('/missing', { status: 404 });
     const source = { stream: 'datasync', offset: 0n, body: envelope(`${target.url}/missing`) };
     pipeline.db.close();
-    await expect(dispatch(pipeline.dispatchDeps, source)).rejects.toThrow(/could not append/);
+    await expect(dispatch(pipeline.dispatchDeps, source)).rejects.toThrow(OutcomeNotDurableError);
+    expect(target.calls).toHaveLength(1);
     pipeline.close = () => pipeline.target.close();
   });
 });

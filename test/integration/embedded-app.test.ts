@@ -31,6 +31,14 @@ async function until(check: () => boolean, timeoutMs = 10_000) {
   }
 }
 
+async function stateIs(app: EmbeddedApp, id: string | undefined, state: string) {
+  const deadline = Date.now() + 10_000;
+  while ((await app.states.history(id as string))?.state !== state) {
+    if (Date.now() > deadline) throw new Error(`message ${id} never became ${state}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('the embedded app', () => {
   let dataDir: string;
   let target: TargetServer;
@@ -69,17 +77,23 @@ describe('the embedded app', () => {
     const synced = await running.api.sync(
       request(
         [
-          syncRequest(`${target.url}/ok`),
-          syncRequest(`${target.url}/conflict`),
-          syncRequest(`${target.url}/missing`),
+          syncRequest(`${target.url}/ok`, {}, 'k1'),
+          syncRequest(`${target.url}/conflict`, {}, 'k2'),
+          syncRequest(`${target.url}/missing`, {}, 'k3'),
         ],
         TOKEN,
       ),
     );
     expect(synced.status).toBe(202);
-    await until(() => target.calls.length === 3);
+    const [, conflict, missing] = (synced.body as { messages: Array<{ id: string }> }).messages;
     await until(() => logLines.some((line) => line.includes('alert.unrecoverable')));
-    await running.api.retry(request({ streamToRetry: 'datasync-error-404', readAfterOffset: -1 }));
+    await stateIs(running, conflict?.id, 'parked');
+    await stateIs(running, missing?.id, 'failed');
+    const replayed = await running.api.retry(
+      request({ streamToRetry: 'datasync-error-404', readAfterOffset: -1 }),
+    );
+    expect(replayed.body).toMatchObject({ failedMessages: 1 });
+    const history = await running.api.message(request(''), missing?.id as string);
     const status = await running.api.status(request(''));
     expect(target.calls.every((call) => call.headers.authorization === TOKEN)).toBe(true);
 
@@ -104,6 +118,7 @@ describe('the embedded app', () => {
       ['streams', streamText],
       ['archive', archive.join('\n')],
       ['status', JSON.stringify(status.body)],
+      ['message history', JSON.stringify(history.body)],
     ] as const) {
       expect({ where, leaked: text.includes(secretPart) }).toEqual({ where, leaked: false });
     }
@@ -132,11 +147,15 @@ describe('the embedded app', () => {
   it('deletes secrets idle for longer than DATASYNC_SECRET_MAX_IDLE_DAYS', async () => {
     const running = await start({ DATASYNC_SECRET_MAX_IDLE_DAYS: '30' });
     await running.api.sync(request(syncRequest(`${target.url}/ok`), TOKEN));
-    expect(running.expireOldData().secrets).toBe(0);
+    await running.housekeeping();
+    expect(logLines.some((line) => line.includes('secrets.deleted_idle'))).toBe(false);
+    await running.stop(100);
     const other = openDatabase(join(dataDir, 'datasync.db'));
     other.prepare('UPDATE secrets SET used_at = ?').run(Date.now() - 31 * 86_400_000);
     other.close();
-    expect(running.expireOldData().secrets).toBe(1);
-    expect(logLines.some((line) => line.includes('secrets.deleted_idle'))).toBe(true);
+    await (await start({ DATASYNC_SECRET_MAX_IDLE_DAYS: '30' })).housekeeping();
+    expect(logLines.filter((line) => line.includes('secrets.deleted_idle'))).toEqual([
+      expect.stringContaining('"count":1'),
+    ]);
   });
 });

@@ -200,7 +200,7 @@ describe('the failure lifecycle on the embedded host', () => {
       target.reply('*', { status: 200 });
       const first = await harness.retry(retryRequest('datasync-error-503', { noOfMessagesToProcess: 2 }));
       expect(first).toMatchObject({ lastReadOffset: 1, processedmessages: 2, endOfStream: false });
-      const { readAfterOffset: _, ...rest } = retryRequest('datasync-error-503', {
+      const { readAfterOffset, ...rest } = retryRequest('datasync-error-503', {
         noOfMessagesToProcess: 10,
       });
       const second = await harness.retry(rest);

@@ -19,7 +19,7 @@ describe('HttpApi', () => {
     new HttpApi({
       populate: pipeline.populateDeps,
       dispatch: pipeline.dispatchDeps,
-      status: async () => ({ ok: true }),
+      status: () => pipeline.status(),
       maxBodyBytes: 1024,
       apiKey,
       log: pipeline.log,
@@ -70,10 +70,10 @@ describe('HttpApi', () => {
     });
   });
 
-  it('answers the four replay fields, offsets as numbers', async () => {
+  it('answers the four replay fields and skippedMessages, offsets as numbers', async () => {
     const target = await new TargetServer().start();
     try {
-      await pipeline.stream.append('datasync-error-503', [
+      await pipeline.seedFailures('datasync-error-503', [
         envelope(`${target.url}/a`),
         envelope(`${target.url}/b`),
       ]);
@@ -82,7 +82,13 @@ describe('HttpApi', () => {
       );
       expect(response).toEqual({
         status: 200,
-        body: { lastReadOffset: 0, processedmessages: 1, failedMessages: 0, endOfStream: false },
+        body: {
+          lastReadOffset: 0,
+          processedmessages: 1,
+          failedMessages: 0,
+          skippedMessages: 0,
+          endOfStream: false,
+        },
       });
     } finally {
       await target.stop();

@@ -20,7 +20,7 @@ describe('populate', () => {
   };
 
   it('appends the reference payload with an offset and keeps the credential out of the stream', async () => {
-    const appended = await populate(pipeline.populateDeps, {
+    const { appended } = await populate(pipeline.populateDeps, {
       body: syncRequest('https://target.example/orders'),
       authorization: 'Bearer secret-token-123',
     });
@@ -44,7 +44,10 @@ describe('populate', () => {
   });
 
   it('treats an empty array as a successful no-op', async () => {
-    await expect(populate(pipeline.populateDeps, { body: [] })).resolves.toEqual([]);
+    await expect(populate(pipeline.populateDeps, { body: [] })).resolves.toEqual({
+      appended: [],
+      repeated: false,
+    });
     await expect(pipeline.stream.exists('datasync')).resolves.toBe(false);
   });
 
@@ -94,9 +97,8 @@ describe('populate', () => {
       body: syncRequest('https://a.example/x'),
       authorization: 'Bearer t',
     });
-    await expect(
-      populate(pipeline.populateDeps, { body: syncRequest('https://a.example/y') }),
-    ).resolves.toHaveLength(1);
+    const { appended } = await populate(pipeline.populateDeps, { body: syncRequest('https://a.example/y') });
+    expect(appended).toHaveLength(1);
     const problems = await problemsOf(
       populate(pipeline.populateDeps, { body: syncRequest('https://evil.example/x') }),
     );

@@ -31,7 +31,7 @@ describe('properties', () => {
       fc.asyncProperty(fc.oneof(fc.array(fc.oneof(valid, junk), { maxLength: 6 }), junk), async (body) => {
         const before = (await pipeline.all('datasync')).length;
         try {
-          const appended = await populate(pipeline.populateDeps, { body });
+          const { appended } = await populate(pipeline.populateDeps, { body });
           const count = Array.isArray(body) ? body.length : 1;
           expect(appended).toHaveLength(count === 0 ? 0 : count);
           expect((await pipeline.all('datasync')).length).toBe(before + appended.length);
@@ -62,7 +62,7 @@ describe('properties', () => {
           called = [];
           const stream = `errors-${Math.random().toString(36).slice(2)}`;
           const seeded = failures.map((fails) => envelope(`https://t.example/${fails ? 'fail' : 'ok'}`));
-          await pipeline.stream.append(stream, seeded);
+          await pipeline.seedFailures(stream, seeded);
           let offset: string | number = -1;
           let calls = 0;
           let processed = 0;

@@ -26,9 +26,9 @@ describe('replay', () => {
 
   /** Five failed messages on the 503 stream: /ok/0../ok/4 now healthy, except /down/*. */
   async function seedErrorStream(paths: string[]) {
-    await pipeline.stream.append(
+    await pipeline.seedFailures(
       'datasync-error-503',
-      paths.map((path) => envelope(`${target.url}${path}`, { attempt: 1 })),
+      paths.map((path) => envelope(`${target.url}${path}`)),
     );
   }
 
@@ -42,6 +42,7 @@ describe('replay', () => {
       lastReadOffset: 1n,
       processedmessages: 2,
       failedMessages: 0,
+      skippedMessages: 0,
       endOfStream: false,
     });
     const second = await replay(
@@ -52,13 +53,20 @@ describe('replay', () => {
       lastReadOffset: 3n,
       processedmessages: 2,
       failedMessages: 0,
+      skippedMessages: 0,
       endOfStream: false,
     });
     const third = await replay(
       pipeline.dispatchDeps,
       request({ noOfMessagesToProcess: 2, readAfterOffset: 3 }),
     );
-    expect(third).toEqual({ lastReadOffset: 4n, processedmessages: 1, failedMessages: 0, endOfStream: true });
+    expect(third).toEqual({
+      lastReadOffset: 4n,
+      processedmessages: 1,
+      failedMessages: 0,
+      skippedMessages: 0,
+      endOfStream: true,
+    });
     expect(target.calls.map((call) => call.path)).toEqual(['/a', '/b', '/c', '/d', '/e']);
   });
 
@@ -69,6 +77,7 @@ describe('replay', () => {
       lastReadOffset: 0n,
       processedmessages: 0,
       failedMessages: 0,
+      skippedMessages: 0,
       endOfStream: true,
     });
   });
@@ -90,6 +99,7 @@ describe('replay', () => {
       lastReadOffset: 2n,
       processedmessages: 1,
       failedMessages: 2,
+      skippedMessages: 0,
       endOfStream: true,
     });
     const gone = await pipeline.all('ops-404');
@@ -107,13 +117,18 @@ describe('replay', () => {
     ).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 
-  it('keeps per-key order while replaying', async () => {
-    target.reply('/first', { status: 200, delayMs: 100 });
-    await pipeline.stream.append('datasync-error-503', [
+  it('sends the next message of a key only once the previous one was answered', async () => {
+    const arrived: Record<string, number> = {};
+    target.reply('/first', () => ((arrived.first = Date.now()), { status: 200, delayMs: 150 }));
+    target.reply('/second', () => ((arrived.second = Date.now()), { status: 200 }));
+    target.reply('/other', () => ((arrived.other = Date.now()), { status: 200 }));
+    await pipeline.seedFailures('datasync-error-503', [
       envelope(`${target.url}/first`, { streamKey: 'k' }),
       envelope(`${target.url}/second`, { streamKey: 'k' }),
+      envelope(`${target.url}/other`, { streamKey: 'other' }),
     ]);
     await replay(pipeline.dispatchDeps, request({}));
-    expect(target.calls.map((call) => call.path)).toEqual(['/first', '/second']);
+    expect((arrived.second as number) - (arrived.first as number)).toBeGreaterThanOrEqual(150);
+    expect((arrived.other as number) - (arrived.first as number)).toBeLessThan(150);
   });
 });

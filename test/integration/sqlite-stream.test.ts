@@ -1,4 +1,5 @@
 import { openDatabase } from '../../shared/adapters/local/sqlite-database';
+import { SqliteMessageStates } from '../../shared/adapters/local/sqlite-message-states';
 import { SqliteStream } from '../../shared/adapters/local/sqlite-stream';
 import { envelope } from '../helpers/fixtures';
 
@@ -20,21 +21,18 @@ describe('SqliteStream', () => {
     expect(await stream.readAfter('a', -1n, 1)).toHaveLength(1);
   });
 
-  it('keeps a committed cursor per consumer', async () => {
-    await stream.append('a', [envelope('https://t/1')]);
-    expect(await stream.committedOffset('dispatch', 'a')).toBe(-1n);
-    await stream.commit('dispatch', 'a', 0n);
-    expect(await stream.committedOffset('dispatch', 'a')).toBe(0n);
-    expect(await stream.committedOffset('other', 'a')).toBe(-1n);
-  });
-
-  it('expires old messages but never ones a consumer has not committed', async () => {
-    await stream.append('a', [envelope('https://t/1'), envelope('https://t/2'), envelope('https://t/3')]);
-    await stream.commit('dispatch', 'a', 0n);
-    expect(stream.expire(-1000)).toBe(1);
-    expect(stream.summaries()).toEqual([{ stream: 'a', firstOffset: 1n, lastOffset: 2n, retained: 2 }]);
-    const next = await stream.append('a', [envelope('https://t/4')]);
-    expect(next[0]?.offset).toBe(3n);
+  it('registers each message appended to the main stream as accepted, in the same transaction', async () => {
+    const db = openDatabase(':memory:');
+    const states = new SqliteMessageStates(db, 'datasync');
+    const main = new SqliteStream(db, states.registerAppended);
+    const [appended] = await main.append('datasync', [envelope('https://t/1', { streamKey: 'k' })]);
+    await main.append('datasync-error-503', [envelope('https://t/2')]);
+    expect(await states.history(appended?.id as string)).toMatchObject({
+      state: 'accepted',
+      streamKey: 'k',
+      location: { stream: 'datasync', offset: 0n },
+    });
+    expect(db.prepare('SELECT COUNT(*) FROM message_state').pluck().get()).toBe(1);
   });
 
   it('appends a batch all or nothing', async () => {

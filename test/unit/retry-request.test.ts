@@ -11,7 +11,20 @@ describe('parseRetryRequest', () => {
         maxMessages: 5,
         readAfter: -1n,
         errorMapping: retryRequest('x').errormapping,
+        includeHandled: false,
+        dryRun: false,
       },
+    });
+  });
+
+  it('leaves readAfter unset when readAfterOffset is omitted (continue where the last replay stopped)', () => {
+    const parsed = parseRetryRequest({ streamToRetry: 'datasync-error-404', includeHandled: true });
+    expect(parsed.ok && parsed.value).toEqual({
+      stream: 'datasync-error-404',
+      maxMessages: 10,
+      errorMapping: [],
+      includeHandled: true,
+      dryRun: false,
     });
   });
 

@@ -83,6 +83,7 @@ export function openDatabase(file: string, options: { exclusive?: boolean } = {}
       stream TEXT PRIMARY KEY,
       position INTEGER NOT NULL,
       started_at INTEGER NOT NULL,
+      end_offset INTEGER,
       ended INTEGER NOT NULL
     );
     CREATE TABLE IF NOT EXISTS ingest_keys (

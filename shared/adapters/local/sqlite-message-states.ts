@@ -123,12 +123,12 @@ export class SqliteMessageStates implements MessageStates {
         )
         .pluck(),
       pass: db
-        .prepare('SELECT position, started_at, ended FROM replay_passes WHERE stream = ?')
+        .prepare('SELECT position, started_at, end_offset, ended FROM replay_passes WHERE stream = ?')
         .safeIntegers(true),
       savePass: db.prepare(
-        `INSERT INTO replay_passes (stream, position, started_at, ended) VALUES (?, ?, ?, ?)
+        `INSERT INTO replay_passes (stream, position, started_at, end_offset, ended) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(stream) DO UPDATE SET position = excluded.position, started_at = excluded.started_at,
-           ended = excluded.ended`,
+           end_offset = excluded.end_offset, ended = excluded.ended`,
       ),
       deletePass: db.prepare('DELETE FROM replay_passes WHERE stream = ?'),
       openFailures: db.prepare(
@@ -312,16 +312,28 @@ export class SqliteMessageStates implements MessageStates {
 
   async replayPass(stream: string): Promise<ReplayPass | undefined> {
     const row = this.statements.pass.get(stream) as
-      | { position: bigint; started_at: bigint; ended: bigint }
+      | { position: bigint; started_at: bigint; end_offset: bigint | null; ended: bigint }
       | undefined;
     if (!row) return undefined;
-    return { position: row.position, startedAt: new Date(Number(row.started_at)), ended: row.ended === 1n };
+    return {
+      position: row.position,
+      startedAt: new Date(Number(row.started_at)),
+      ...(row.end_offset === null ? {} : { end: row.end_offset }),
+      ended: row.ended === 1n,
+    };
   }
 
   async saveReplayPass(stream: string, pass: ReplayPass | undefined): Promise<void> {
     this.guard('save the replay position', () => {
       if (pass === undefined) this.statements.deletePass.run(stream);
-      else this.statements.savePass.run(stream, pass.position, pass.startedAt.getTime(), pass.ended ? 1 : 0);
+      else
+        this.statements.savePass.run(
+          stream,
+          pass.position,
+          pass.startedAt.getTime(),
+          pass.end ?? null,
+          pass.ended ? 1 : 0,
+        );
     });
   }
 

@@ -147,6 +147,10 @@ export class SqliteStream implements StreamStore {
     return rows.map((row) => toRecord(stream, row));
   }
 
+  async lastOffset(stream: string): Promise<Offset | undefined> {
+    return this.statements.lastOffset.get(stream) as bigint | undefined;
+  }
+
   async exists(stream: string): Promise<boolean> {
     return this.statements.lastOffset.get(stream) !== undefined;
   }
