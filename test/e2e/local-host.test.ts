@@ -56,13 +56,19 @@ describe('npm start', () => {
     const retried = await local.post('stream/retry', retryRequest('datasync-error-404'));
     expect(retried).toEqual({
       status: 200,
-      body: { lastReadOffset: 0, processedmessages: 1, failedMessages: 0, endOfStream: true },
+      body: {
+        lastReadOffset: 0,
+        processedmessages: 1,
+        failedMessages: 0,
+        skippedMessages: 0,
+        endOfStream: true,
+      },
     });
     expect(target.callsTo('/later')).toHaveLength(2);
     expect(JSON.stringify(local.lines)).not.toContain('ref-token');
   });
 
-  it('finishes in-flight work on SIGTERM; after a restart nothing is lost and nothing is delivered twice', async () => {
+  it('finishes in-flight work on SIGTERM sent to npm start; after a restart nothing is lost or delivered twice', async () => {
     target.reply('/slow', { status: 200, delayMs: 200 });
     let local = await start();
     const batch = Array.from({ length: 20 }, (_, i) =>
@@ -74,7 +80,7 @@ describe('npm start', () => {
     );
     expect((await local.post('stream/sync', batch)).status).toBe(202);
     await target.waitForCalls(2);
-    await local.stop('SIGTERM');
+    await local.stop('SIGTERM', { npmOnly: true });
     const beforeRestart = target.calls.length;
 
     local = await start();
@@ -95,6 +101,13 @@ describe('npm start', () => {
     const perKey = (k: number) =>
       target.calls.map((call) => JSON.parse(call.body).i as number).filter((i) => i % 4 === k && i < 20);
     for (const k of [0, 1, 2, 3]) expect(perKey(k)).toEqual([...perKey(k)].sort((a, b) => a - b));
+  });
+
+  it('refuses a second host on the same data dir, naming it', async () => {
+    await start();
+    await expect(new LocalHost({ DATASYNC_DATA_DIR: dataDir }).start(15_000)).rejects.toThrow(
+      new RegExp(`${dataDir} is in use by another datasync process`),
+    );
   });
 
   it('refuses to start on a bad setting, naming the variable', async () => {

@@ -66,11 +66,14 @@ export class LocalHost {
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   }
 
-  /** Sends `signal` to the whole process group (npm, tsx, node) and waits for all of them to exit. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  /**
+   * Sends `signal` to the whole process group (npm and node), or with `npmOnly` to the `npm start`
+   * process alone, as a service manager or a terminal would; waits for all of them to exit.
+   */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', options: { npmOnly?: boolean } = {}): Promise<void> {
     if (!this.child?.pid) return;
     try {
-      process.kill(-this.child.pid, signal);
+      process.kill(options.npmOnly ? this.child.pid : -this.child.pid, signal);
     } catch {
       return;
     }
