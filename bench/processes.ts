@@ -10,6 +10,8 @@ export interface Child {
   url: string;
   lines: string[];
   stop(): Promise<void>;
+  /** kill -9. */
+  kill(): Promise<void>;
 }
 
 /** Runs a TypeScript file in its own node process (tsx loader) and waits for its port. */
@@ -44,13 +46,17 @@ export async function startChild(
     process: child,
     url: `http://127.0.0.1:${port}`,
     lines,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => signal(child, 'SIGTERM'),
+    kill: () => signal(child, 'SIGKILL'),
   };
+}
+
+function signal(child: ChildProcess, name: NodeJS.Signals): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(name);
+  });
 }
 
 /** Runs a TypeScript file to completion and returns its last stdout line as JSON. */

@@ -18,8 +18,24 @@ const profile = profileArg !== undefined;
 const profileDelivery = profileArg === '--profile=delivery';
 const latencyMs = Number(args.find((arg) => arg.startsWith('--latency='))?.split('=')[1] ?? '5');
 const plan = quick
-  ? { durationMs: 1500, deliver: 2000, replay: 1000, small: 1000, large: 20_000 }
-  : { durationMs: 5000, deliver: 20_000, replay: 10_000, small: 1000, large: 1_000_000 };
+  ? {
+      durationMs: 1500,
+      deliver: 2000,
+      replay: 1000,
+      small: 1000,
+      large: 20_000,
+      hangingBacklog: 1500,
+      killMessages: 3000,
+    }
+  : {
+      durationMs: 5000,
+      deliver: 20_000,
+      replay: 10_000,
+      small: 1000,
+      large: 1_000_000,
+      hangingBacklog: 1500,
+      killMessages: 3000,
+    };
 const CONNECTIONS = 32;
 const DISPATCH_CONCURRENCY = 32;
 const TOKEN = { authorization: 'Bearer bench-token-0123456789' };
@@ -37,7 +53,7 @@ const message = (target: string, i: number, secret = true) => ({
 
 async function startPipeline(
   dataDir: string,
-  options: { profileDir?: string; paused?: boolean } = {},
+  options: { profileDir?: string; paused?: boolean; env?: Record<string, string> } = {},
 ): Promise<Child> {
   return startChild(
     'shared/local/main.ts',
@@ -48,6 +64,7 @@ async function startPipeline(
       DATASYNC_PER_HOST_CONCURRENCY: String(DISPATCH_CONCURRENCY),
       DATASYNC_AUTO_RETRIES: '0',
       DATASYNC_DISPATCH_PAUSED: String(options.paused ?? false),
+      ...options.env,
     },
     options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
   );
@@ -55,7 +72,7 @@ async function startPipeline(
 
 async function status(pipeline: Child) {
   return (await fetch(`${pipeline.url}/api/stream/status`)).json() as Promise<{
-    consumer: { lag: number };
+    consumer: { backlog: number };
     secretStoreCalls: { reads: number; writes: number };
   }>;
 }
@@ -127,6 +144,65 @@ async function growth(target: Child, retained: number) {
   }
 }
 
+/**
+ * 10 messages for a healthy target sent behind `backlog` queued for a hanging one (the issue's
+ * scenario, with a 2 s target timeout and the default per-target limit): ms until all 10 arrived.
+ */
+async function healthyBehindHanging(target: Child, backlog: number) {
+  const hanging = await startChild('bench/children/target-server.ts', { BENCH_TARGET_HANG: 'true' });
+  const dataDir = mkdtempSync(join(tmpdir(), 'datasync-bench-hanging-'));
+  const pipeline = await startPipeline(dataDir, {
+    env: { DATASYNC_TARGET_TIMEOUT_MS: '2000', DATASYNC_PER_HOST_CONCURRENCY: '8' },
+  });
+  try {
+    for (let sent = 0; sent < backlog; sent += 500) {
+      const size = Math.min(500, backlog - sent);
+      await postJson(
+        `${pipeline.url}/api/stream/sync`,
+        Array.from({ length: size }, (_, i) => message(hanging.url, sent + i, false)),
+      );
+    }
+    await fetch(`${target.url}/__reset`, { method: 'POST' });
+    const started = process.hrtime.bigint();
+    await postJson(
+      `${pipeline.url}/api/stream/sync`,
+      Array.from({ length: 10 }, (_, i) => message(target.url, i, false)),
+    );
+    await until(async () => (await targetCount(target)).distinct >= 10);
+    return { backlog, healthyDeliveredMs: round(Number(process.hrtime.bigint() - started) / 1e6) };
+  } finally {
+    await pipeline.stop();
+    await hanging.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** kill -9 of the host while it delivers `messages`, then a restart: how many calls were repeated. */
+async function duplicatesAfterKill(target: Child, messages: number) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'datasync-bench-kill-'));
+  try {
+    let pipeline = await startPipeline(dataDir);
+    await fetch(`${target.url}/__reset`, { method: 'POST' });
+    for (let sent = 0; sent < messages; sent += 500) {
+      await postJson(
+        `${pipeline.url}/api/stream/sync`,
+        Array.from({ length: Math.min(500, messages - sent) }, (_, i) =>
+          message(target.url, sent + i, false),
+        ),
+      );
+    }
+    await until(async () => (await targetCount(target)).count >= messages / 3);
+    await pipeline.kill();
+    pipeline = await startPipeline(dataDir);
+    await until(async () => (await targetCount(target)).distinct >= messages);
+    await pipeline.stop();
+    const counted = await targetCount(target);
+    return { messages, duplicates: counted.count - counted.distinct, inFlightBound: DISPATCH_CONCURRENCY };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const target = await startChild('bench/children/target-server.ts', {
     BENCH_TARGET_LATENCY_MS: String(latencyMs),
@@ -174,7 +250,7 @@ async function main() {
       plan.durationMs,
       TOKEN,
     );
-    await until(async () => (await status(pipeline)).consumer.lag === 0);
+    await until(async () => (await status(pipeline)).consumer.backlog === 0);
 
     await fetch(`${target.url}/__reset`, { method: 'POST' });
     const deliveryStarted = process.hrtime.bigint();
@@ -205,6 +281,8 @@ async function main() {
     });
     const bareDeliveredPerSecond = round(plan.deliver / (bareClient.elapsedMs / 1000));
 
+    const hangingScenario = await healthyBehindHanging(target, plan.hangingBacklog);
+    const killScenario = await duplicatesAfterKill(target, plan.killMessages);
     const small = await growth(target, plan.small);
     const large = await growth(target, plan.large);
 
@@ -237,6 +315,8 @@ async function main() {
         ratio: round2(deliveredPerSecond / bareDeliveredPerSecond),
       },
       replay: { messages: replay.handled, perSecond: replay.perSecond },
+      healthyBehindHanging: hangingScenario,
+      killDuringDelivery: killScenario,
       peakMemoryMiB: peakMiB,
       secretStoreCallsPerMessage: round2(
         (ingestCalls.secretStoreCalls.reads + ingestCalls.secretStoreCalls.writes) / Math.max(1, ingested),
@@ -275,6 +355,8 @@ function printTable(r: {
   >;
   delivery: { pipelinePerSecond: number; bareClientPerSecond: number; ratio: number };
   replay: { perSecond: number };
+  healthyBehindHanging: { backlog: number; healthyDeliveredMs: number };
+  killDuringDelivery: { messages: number; duplicates: number; inFlightBound: number };
   peakMemoryMiB?: number;
   secretStoreCallsPerMessage: number;
   growth: {
@@ -302,6 +384,20 @@ function printTable(r: {
       '>= 0.8',
     ],
     ['replay msg/s', String(r.replay.perSecond), '', '', ''],
+    [
+      `10 to a healthy target behind ${r.healthyBehindHanging.backlog} for a hanging one, ms`,
+      String(r.healthyBehindHanging.healthyDeliveredMs),
+      '',
+      '',
+      'a few seconds',
+    ],
+    [
+      `repeated calls after kill -9 (${r.killDuringDelivery.messages} messages)`,
+      String(r.killDuringDelivery.duplicates),
+      '',
+      '',
+      `<= ${r.killDuringDelivery.inFlightBound}`,
+    ],
     ['peak memory MiB', String(r.peakMemoryMiB ?? 'n/a'), '', '', ''],
     ['secret-store calls / message', String(r.secretStoreCallsPerMessage), '', '', '~0'],
     [

@@ -1,7 +1,11 @@
 import http from 'node:http';
 
-/** A target with configurable latency that counts what arrives; GET /__count, POST /__reset. */
+/**
+ * A target with configurable latency that counts what arrives; GET /__count, POST /__reset.
+ * BENCH_TARGET_HANG=true: it never answers (a hanging target).
+ */
 const latencyMs = Number(process.env.BENCH_TARGET_LATENCY_MS ?? '0');
+const hang = process.env.BENCH_TARGET_HANG === 'true';
 let count = 0;
 const ids = new Set<string>();
 
@@ -18,6 +22,7 @@ const server = http.createServer((req, res) => {
     count += 1;
     const id = req.headers['idempotency-key'];
     if (typeof id === 'string') ids.add(id);
+    if (hang) return;
     const status = req.url?.startsWith('/missing') ? 404 : 200;
     const answer = () => {
       res.writeHead(status, { 'content-type': 'application/json' });

@@ -20,6 +20,8 @@ export interface StatusReport {
     scheduledRetries: number;
   };
   heldKeys: { keys: number; messages: number; oldestSince?: string };
+  /** Calls that reached the secret store behind its cache since the start. */
+  secretStoreCalls: { reads: number; writes: number };
   targets: Array<{ origin: string; inFlight: number; queued: number }>;
   recentFailures: Array<{
     id: string;

@@ -211,6 +211,7 @@ export class EmbeddedApp {
         messages: held.messages,
         ...(held.oldestSince ? { oldestSince: held.oldestSince.toISOString() } : {}),
       },
+      secretStoreCalls: { ...this.secrets.backendCalls },
       targets: origins.map((origin) => ({
         origin,
         inFlight: inFlight.get(origin) ?? 0,

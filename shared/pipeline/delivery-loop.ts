@@ -6,10 +6,10 @@ export interface DeliveryQueue {
   /** Target origins that have messages waiting. */
   origins(): Promise<string[]>;
   /**
-   * Up to `max` messages for `origin` that may go now, oldest first: each is the oldest undelivered
-   * message of its key and its key is not held. Messages being handled are still included.
+   * Up to `max` messages for `origin` that may go now, oldest first, leaving out `exclude`: each is
+   * the oldest undelivered message of its key and its key is not held.
    */
-  ready(origin: string, max: number): Promise<StreamRecord[]>;
+  ready(origin: string, max: number, exclude: Iterable<string>): Promise<StreamRecord[]>;
 }
 
 export interface DeliveryLoopOptions {
@@ -94,7 +94,11 @@ export class DeliveryLoop {
     }
   }
 
-  /** Starts as many ready messages as the limits allow, taking origins in turn; returns how many. */
+  /**
+   * Starts as many ready messages as the limits allow, taking origins in turn; returns how many. An
+   * origin is read once a quarter of its slots are free (or none is busy), so a busy target is read
+   * in batches rather than once per finished message.
+   */
   private async fill(): Promise<number> {
     let room = this.options.concurrency - this.handling.size;
     if (room <= 0) return 0;
@@ -103,14 +107,11 @@ export class DeliveryLoop {
     for (let turn = 0; turn < origins.length && room > 0; turn++) {
       const origin = origins[(this.nextOrigin + turn) % origins.length] as string;
       const busy = this.perOrigin.get(origin) ?? 0;
-      let free = Math.min(this.options.perOrigin - busy, room);
-      if (free <= 0) continue;
-      const records = await this.queue.ready(origin, free + busy + this.waitUntil.size);
-      for (const record of records) {
-        if (free === 0) break;
-        if (this.handling.has(record.body.id) || this.waiting(record.body.id)) continue;
+      const free = Math.min(this.options.perOrigin - busy, room);
+      if (free <= 0 || (busy > 0 && free < this.lowWater())) continue;
+      const exclude = [...this.handling.keys(), ...this.idsWaiting()];
+      for (const record of await this.queue.ready(origin, free, exclude)) {
         this.begin(origin, record);
-        free -= 1;
         room -= 1;
         started += 1;
       }
@@ -119,9 +120,13 @@ export class DeliveryLoop {
     return started;
   }
 
-  private waiting(id: string): boolean {
-    const wait = this.waitUntil.get(id);
-    return wait !== undefined && wait.at > Date.now();
+  private lowWater(): number {
+    return Math.max(1, Math.floor(this.options.perOrigin / 4));
+  }
+
+  private idsWaiting(): string[] {
+    const now = Date.now();
+    return [...this.waitUntil].filter(([, wait]) => wait.at > now).map(([id]) => id);
   }
 
   private begin(origin: string, record: StreamRecord): void {

@@ -86,6 +86,7 @@ export class EmbeddedPipeline {
       })),
       consumer: { stream: 'datasync', ...this.queue.counts(), inFlight: 0 },
       heldKeys: { keys: 0, messages: 0 },
+      secretStoreCalls: { reads: 0, writes: 0 },
       targets: [],
       recentFailures: [],
     };

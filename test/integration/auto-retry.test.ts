@@ -28,7 +28,7 @@ describe('automatic retries of transient failures', () => {
   /** Makes due retries ready, as the host's timer does, and returns the one ready message. */
   const releaseAll = async (): Promise<Source> => {
     pipeline.queue.releaseDue(Date.now() + 3_600_000);
-    const [ready] = await pipeline.queue.ready(target.url, 10);
+    const [ready] = await pipeline.queue.ready(target.url, 10, []);
     return ready as Source;
   };
 
@@ -100,7 +100,7 @@ describe('automatic retries of transient failures', () => {
     const after = new SqliteDeliveryQueue(openDatabase(join(pipeline.dir, 'datasync.db')), 'datasync');
     expect(after.counts()).toEqual({ backlog: 0, scheduledRetries: 1 });
     expect(after.releaseDue(Date.now() + 3_600_000)).toBe(1);
-    expect(await after.ready(target.url, 10)).toEqual([
+    expect(await after.ready(target.url, 10, [])).toEqual([
       expect.objectContaining({ offset: 0n, body: expect.objectContaining({ attempt: 1, autoRetries: 1 }) }),
     ]);
   });

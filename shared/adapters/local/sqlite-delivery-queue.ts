@@ -34,6 +34,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
           `SELECT m.seq AS offset, l.body, l.enqueued_at, m.attempt, m.auto_retries
            FROM message_state m JOIN messages l ON l.stream = ? AND l.offset = m.seq
            WHERE m.state = 'accepted' AND m.origin = ?
+             AND m.id NOT IN (SELECT value FROM json_each(?))
              AND (m.stream_key = '' OR (
                NOT EXISTS (SELECT 1 FROM message_state p
                            WHERE p.stream_key = m.stream_key AND p.state = 'accepted' AND p.seq < m.seq)
@@ -64,8 +65,13 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     }
   }
 
-  async ready(origin: string, max: number): Promise<StreamRecord[]> {
-    const rows = this.statements.ready.all(this.mainStream, origin, max) as ReadyRow[];
+  async ready(origin: string, max: number, exclude: Iterable<string>): Promise<StreamRecord[]> {
+    const rows = this.statements.ready.all(
+      this.mainStream,
+      origin,
+      JSON.stringify([...exclude]),
+      max,
+    ) as ReadyRow[];
     return rows.map((row) => {
       const body = JSON.parse(row.body) as Envelope;
       return {
