@@ -116,6 +116,7 @@ export class EmbeddedApp {
   /** Closes connections and the database; call after `drain` and once no request is served. */
   close(): void {
     this.assembly.close();
+    this.states.flush();
     this.db.close();
   }
 

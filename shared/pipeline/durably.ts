@@ -33,7 +33,8 @@ export async function durably(
         retryInMs: remaining > 0 ? delay : undefined,
       });
       if (remaining <= 0) return false;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)));
+      // unref: a host that is stopping does not wait for an outcome it can no longer write.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, remaining)).unref());
       delay = Math.min(delay * 2, MAX_DELAY_MS);
     }
   }

@@ -38,6 +38,8 @@ describe('delivery under faults on the embedded host', () => {
       await harness.sync(Array.from({ length: 10 }, () => keyless(`${target.url}/ok`)));
 
       await until(() => target.calls.length === 10, 10_000, 'the healthy target served');
+      const onlyHanging = async () => (await harness.app?.status())?.targets.length === 1;
+      await until(onlyHanging, 10_000, 'the healthy messages recorded as delivered');
       const status = await harness.app?.status();
       expect(status?.targets).toEqual([{ origin: hanging.url, inFlight: 8, queued: 1500 }]);
       expect(hanging.calls).toHaveLength(8);

@@ -48,10 +48,16 @@ interface PendingRecord {
 }
 
 /**
+ * Outcomes are written at most this often: each write is an fsync, and with 32 deliveries finishing
+ * at different moments a write per event-loop turn was the delivering process's largest cost.
+ */
+const OUTCOME_FLUSH_MS = 5;
+
+/**
  * Message states in the stream's SQLite database: one row per message (registered in the same
  * transaction as its append to the main stream), its attempts, held keys, replay passes and
- * ingest idempotency keys. Outcomes are written in groups: the records that arrive during one turn
- * of the event loop share one transaction (one fsync).
+ * ingest idempotency keys. Outcomes are written in groups: the records that arrive within
+ * OUTCOME_FLUSH_MS share one transaction (one fsync).
  */
 export class SqliteMessageStates implements MessageStates {
   private readonly statements;
@@ -60,6 +66,7 @@ export class SqliteMessageStates implements MessageStates {
   private readonly releaseKey: (streamKey: string) => number | undefined;
   private readonly skipHead: (streamKey: string) => string | undefined;
   private readonly pending: PendingRecord[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     db: Database.Database,
@@ -191,13 +198,18 @@ export class SqliteMessageStates implements MessageStates {
   record(entry: AttemptRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ entry, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
+      if (this.pending.length === 1) this.flushTimer = setTimeout(() => this.flush(), OUTCOME_FLUSH_MS);
     });
   }
 
-  /** Group commit; when the group fails each record is tried alone, so one cannot fail the others. */
-  private flush(): void {
+  /**
+   * Group commit; when the group fails each record is tried alone, so one cannot fail the others.
+   * Called by the timer, and by the host before it closes the database.
+   */
+  flush(): void {
+    clearTimeout(this.flushTimer);
     const group = this.pending.splice(0);
+    if (group.length === 0) return;
     try {
       this.recordGroup(group);
       for (const item of group) item.resolve();
