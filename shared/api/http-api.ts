@@ -28,11 +28,20 @@ export interface ApiResponse {
   body: unknown;
 }
 
+/** Operator control of target origins: a paused origin's messages are held durably, in order. */
+export interface TargetControl {
+  pause(origin: string): Promise<void>;
+  /** False when the origin was not paused. */
+  resume(origin: string): Promise<boolean>;
+}
+
 export interface HttpApiDeps {
   populate: PopulateDeps;
   dispatch: DispatchDeps;
   status: () => Promise<StatusReport>;
   maxBodyBytes: number;
+  /** Pause and resume of target origins, where the host supports it (the local host). */
+  targets?: TargetControl;
   /** Called after a key was released or skipped: held messages may go now. */
   onRelease?: () => void;
   /** Required in `x-functions-key` when set (local mode; Azure checks its own function keys). */
@@ -127,6 +136,28 @@ export class HttpApi {
     });
   }
 
+  /** `GET /api/targets`: per target origin its limit, state, calls in flight and messages queued. */
+  async targets(request: ApiRequest): Promise<ApiResponse> {
+    return this.authenticated(request, async () => ({
+      status: 200,
+      body: { targets: (await this.deps.status()).targets },
+    }));
+  }
+
+  /** `POST /api/targets/pause` and `/resume` with `{"origin": "https://api.example.com"}`. */
+  async pauseTarget(request: ApiRequest, pause: boolean): Promise<ApiResponse> {
+    return this.guarded(request, async (body) => {
+      const control = this.deps.targets;
+      if (!control) return error(501, 'pausing a target is not available on this host');
+      const origin = parseOriginRequest(body);
+      if (pause) await control.pause(origin);
+      else if (!(await control.resume(origin))) return error(404, `${origin} is not paused`);
+      this.deps.log.info(pause ? 'target.paused' : 'target.resumed', { origin });
+      this.deps.onRelease?.();
+      return { status: 200, body: { origin, paused: pause } };
+    });
+  }
+
   private async authenticated(request: ApiRequest, handle: () => Promise<ApiResponse>): Promise<ApiResponse> {
     const denied = this.authenticate(request);
     if (denied) return denied;
@@ -206,6 +237,22 @@ function parseKeyRequest(body: unknown): string {
     throw new ValidationError(['streamKey: required, a non-empty string']);
   }
   return streamKey;
+}
+
+function parseOriginRequest(body: unknown): string {
+  const origin = (body as { origin?: unknown } | null)?.origin;
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof origin === 'string' ? new URL(origin) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== String(origin).replace(/\/$/, '')) {
+    throw new ValidationError([
+      'origin: must be an http(s) origin, scheme://host[:port], e.g. https://api.example.com',
+    ]);
+  }
+  return parsed.origin;
 }
 
 function historyToJson(history: MessageHistory, inFlight: boolean) {

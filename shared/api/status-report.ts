@@ -22,7 +22,19 @@ export interface StatusReport {
   heldKeys: { keys: number; messages: number; oldestSince?: string };
   /** Calls that reached the secret store behind its cache since the start. */
   secretStoreCalls: { reads: number; writes: number };
-  targets: Array<{ origin: string; inFlight: number; queued: number }>;
+  targets: Array<{
+    origin: string;
+    inFlight: number;
+    queued: number;
+    /** Calls allowed in flight now (adaptive). */
+    limit?: number;
+    /** `closed` (flowing), `open` (breaker: no calls), `halfOpen` (one probe), `throttled` (Retry-After), `paused`. */
+    state?: 'closed' | 'open' | 'halfOpen' | 'throttled' | 'paused';
+    /** Why its messages wait or its limit fell. */
+    reason?: string;
+    /** When a held-back target is called again. */
+    until?: string;
+  }>;
   recentFailures: Array<{
     id: string;
     stream: string;

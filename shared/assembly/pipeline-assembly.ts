@@ -1,11 +1,13 @@
 import { HttpTarget } from '../adapters/http/http-target';
-import { HttpApi } from '../api/http-api';
+import { HttpApi, type TargetControl } from '../api/http-api';
 import type { StatusReport } from '../api/status-report';
 import type { Config } from '../config/config';
 import { BulkheadTarget } from '../pipeline/bulkhead';
 import type { DispatchDeps } from '../pipeline/dispatch';
 import { ErrorRouting } from '../pipeline/error-routing';
 import { InFlight } from '../pipeline/in-flight';
+import { PacedTarget } from '../pipeline/paced-target';
+import { DEFAULT_PACING, Pacing } from '../pipeline/pacing';
 import type { MessageStates } from '../pipeline/message-states';
 import type { PopulateDeps } from '../pipeline/populate';
 import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target } from '../pipeline/ports';
@@ -22,7 +24,8 @@ export interface Backends {
 
 /**
  * Wires the pipeline from the configuration and a set of backends, the same way for the local host
- * and for Azure Functions: one target client (address policy, keep-alive, bulkheads) and one error
+ * and for Azure Functions: one target client (address policy, keep-alive, pacing per origin, an overall
+ * limit) and one error
  * routing shared by every call; the logger is per call.
  */
 export class PipelineAssembly {
@@ -30,6 +33,8 @@ export class PipelineAssembly {
   readonly routing: ErrorRouting;
   /** Target calls under way in this process (status, message history, replays). */
   readonly inFlight = new InFlight();
+  /** Each target origin's adaptive limit, breaker and Retry-After, fed by every call. */
+  readonly pacing: Pacing;
   private readonly httpTarget: HttpTarget;
   private readonly target: Target;
 
@@ -39,12 +44,18 @@ export class PipelineAssembly {
     this.httpTarget = new HttpTarget({
       timeoutMs: config.dispatch.timeoutMs,
       policy: this.policy,
-      maxSocketsPerHost: config.dispatch.perHostConcurrency,
+      maxSocketsPerHost: config.dispatch.concurrency,
+    });
+    this.pacing = new Pacing({
+      ...DEFAULT_PACING,
+      initialLimit: config.dispatch.perHostConcurrency,
+      maxLimit: config.dispatch.concurrency,
+      breakerThreshold: config.dispatch.breaker.threshold,
+      breakerMs: config.dispatch.breaker.openMs,
     });
     this.target = new BulkheadTarget(
-      this.httpTarget,
+      new PacedTarget(this.httpTarget, this.pacing),
       config.dispatch.concurrency,
-      config.dispatch.perHostConcurrency,
     );
   }
 
@@ -74,12 +85,17 @@ export class PipelineAssembly {
     };
   }
 
-  api(backends: Backends, status: () => Promise<StatusReport>, log: Logger, onRelease?: () => void): HttpApi {
+  api(
+    backends: Backends,
+    status: () => Promise<StatusReport>,
+    log: Logger,
+    local?: { onRelease: () => void; targets: TargetControl },
+  ): HttpApi {
     return new HttpApi({
       populate: this.populateDeps(backends, log),
       dispatch: this.dispatchDeps(backends, log),
       status,
-      onRelease,
+      ...local,
       maxBodyBytes: this.config.limits.maxBodyBytes,
       apiKey: this.config.apiKey,
       log,

@@ -30,6 +30,8 @@ export const DEFAULTS = {
   onFailure: 'hold',
   heldAlertMinutes: 15,
   storageRetryBoundMs: 60_000,
+  breakerThreshold: 5,
+  breakerOpenMs: 5_000,
   idempotencyWindowHours: 24,
 } as const;
 
@@ -63,6 +65,8 @@ export interface Config {
     storageRetryBoundMs: number;
     /** In-flight deliveries get this long to finish when the host stops. */
     stopGraceMs: number;
+    /** Failures in a row that open a target's breaker, and how long it first stays open. */
+    breaker: { threshold: number; openMs: number };
   };
   /** A key held longer than this raises an alert. */
   heldAlertMs: number;
@@ -121,6 +125,8 @@ export const CONFIG_KEYS = [
   'DATASYNC_STORAGE_RETRY_BOUND_MS',
   'DATASYNC_STOP_GRACE_MS',
   'DATASYNC_IDEMPOTENCY_WINDOW_HOURS',
+  'DATASYNC_BREAKER_THRESHOLD',
+  'DATASYNC_BREAKER_OPEN_MS',
 ] as const;
 
 /** Builds the one configuration object from the environment; throws ConfigError naming the variable. */
@@ -169,6 +175,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       onFailure: read.oneOf('DATASYNC_ON_FAILURE_ORDER', ['hold', 'continue'] as const, DEFAULTS.onFailure),
       storageRetryBoundMs: read.positiveInt('DATASYNC_STORAGE_RETRY_BOUND_MS', DEFAULTS.storageRetryBoundMs),
       stopGraceMs: read.positiveInt('DATASYNC_STOP_GRACE_MS', timeoutMs + 1000),
+      breaker: {
+        threshold: read.positiveInt('DATASYNC_BREAKER_THRESHOLD', DEFAULTS.breakerThreshold),
+        openMs: read.positiveInt('DATASYNC_BREAKER_OPEN_MS', DEFAULTS.breakerOpenMs),
+      },
     },
     heldAlertMs: read.positiveInt('DATASYNC_HELD_ALERT_MINUTES', DEFAULTS.heldAlertMinutes) * 60_000,
     idempotencyWindowMs:

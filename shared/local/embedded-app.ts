@@ -6,6 +6,7 @@ import { SqliteDeliveryQueue } from '../adapters/local/sqlite-delivery-queue';
 import { SqliteMessageStates } from '../adapters/local/sqlite-message-states';
 import { SqliteRetention } from '../adapters/local/sqlite-retention';
 import { loadOrCreateKey, SqliteSecretStore } from '../adapters/local/sqlite-secret-store';
+import { SqliteTargetPauses } from '../adapters/local/sqlite-target-pauses';
 import { SqliteStream } from '../adapters/local/sqlite-stream';
 import type { HttpApi } from '../api/http-api';
 import type { StatusReport } from '../api/status-report';
@@ -35,6 +36,9 @@ export class EmbeddedApp {
   private readonly secretStore: SqliteSecretStore;
   private readonly secrets: CachedSecretStore;
   private readonly stopAppendListener: () => void;
+  private readonly pauses: SqliteTargetPauses;
+  /** Paused target origins (from the database at start), and since when. */
+  private readonly paused: Map<string, Date>;
   /** Held keys already alerted, as `key/head`, so each hold alerts once per process. */
   private readonly alertedHolds = new Set<string>();
   private releaseTimer: NodeJS.Timeout | undefined;
@@ -62,12 +66,19 @@ export class EmbeddedApp {
       alerts: this.alerts,
     };
     const dispatchDeps = this.assembly.dispatchDeps(backends, log);
-    this.api = this.assembly.api(
-      backends,
-      () => this.status(),
-      log,
-      () => this.consumer.wake(),
-    );
+    this.pauses = new SqliteTargetPauses(this.db);
+    this.paused = this.pauses.all();
+    this.api = this.assembly.api(backends, () => this.status(), log, {
+      onRelease: () => this.consumer.wake(),
+      targets: {
+        pause: async (origin) => {
+          this.pauses.pause(origin);
+          if (!this.paused.has(origin)) this.paused.set(origin, new Date());
+        },
+        resume: async (origin) => this.pauses.resume(origin) && this.paused.delete(origin),
+      },
+    });
+    const pacing = this.assembly.pacing;
     this.consumer = new DeliveryLoop(
       this.queue,
       async (record) => {
@@ -75,7 +86,10 @@ export class EmbeddedApp {
       },
       {
         concurrency: config.dispatch.concurrency,
-        perOrigin: config.dispatch.perHostConcurrency,
+        gate: {
+          capacity: (origin) => (this.paused.has(origin) ? 0 : pacing.of(origin).capacity()),
+          started: (origin) => pacing.of(origin).started(),
+        },
         pollMs: 500,
         retryDelayMs: 1000,
         log,
@@ -171,6 +185,33 @@ export class EmbeddedApp {
     }
   }
 
+  private targetReport(origin: string, inFlight: number, queued: number): StatusReport['targets'][number] {
+    const pacer = this.assembly.pacing.of(origin);
+    const pausedSince = this.paused.get(origin);
+    if (pausedSince) {
+      return {
+        origin,
+        inFlight,
+        queued,
+        limit: 0,
+        state: 'paused',
+        reason: `paused since ${pausedSince.toISOString()}`,
+      };
+    }
+    const state = pacer.state;
+    return {
+      origin,
+      inFlight,
+      queued,
+      limit: pacer.capacity(),
+      state,
+      ...(pacer.reason ? { reason: pacer.reason } : {}),
+      ...(state === 'open' || state === 'throttled'
+        ? { until: new Date(pacer.waitUntil).toISOString() }
+        : {}),
+    };
+  }
+
   async status(): Promise<StatusReport> {
     const routing = this.assembly.routing;
     const errorStreamNames = new Set(routing.streams());
@@ -184,7 +225,10 @@ export class EmbeddedApp {
     const held = this.states.heldTotals();
     const queued = this.queue.queuedByOrigin();
     const inFlight = this.assembly.inFlight.byOrigin();
-    const origins = [...new Set([...queued.keys(), ...inFlight.keys()])].sort();
+    const paced = [...this.assembly.pacing.entries()].map(([origin]) => origin);
+    const origins = [
+      ...new Set([...queued.keys(), ...inFlight.keys(), ...this.paused.keys(), ...paced]),
+    ].sort();
     return {
       streams: streams.map((summary) => {
         const pass = passes[errorStreams.indexOf(summary)];
@@ -213,11 +257,9 @@ export class EmbeddedApp {
         ...(held.oldestSince ? { oldestSince: held.oldestSince.toISOString() } : {}),
       },
       secretStoreCalls: { ...this.secrets.backendCalls },
-      targets: origins.map((origin) => ({
-        origin,
-        inFlight: inFlight.get(origin) ?? 0,
-        queued: queued.get(origin) ?? 0,
-      })),
+      targets: origins.map((origin) =>
+        this.targetReport(origin, inFlight.get(origin) ?? 0, queued.get(origin) ?? 0),
+      ),
       recentFailures: failures
         .flat()
         .sort((a, b) => b.enqueuedAt.getTime() - a.enqueuedAt.getTime())

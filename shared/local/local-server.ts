@@ -14,6 +14,9 @@ const ROUTES: Record<string, Record<string, Route>> = {
   '/api/keys': { GET: (api, request) => api.keys(request) },
   '/api/keys/release': { POST: (api, request) => api.release(request) },
   '/api/keys/skip': { POST: (api, request) => api.skip(request) },
+  '/api/targets': { GET: (api, request) => api.targets(request) },
+  '/api/targets/pause': { POST: (api, request) => api.pauseTarget(request, true) },
+  '/api/targets/resume': { POST: (api, request) => api.pauseTarget(request, false) },
 };
 
 const MESSAGE_PATH = /^\/api\/messages\/([^/]+)$/;

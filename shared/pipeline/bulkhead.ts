@@ -27,34 +27,25 @@ export class Semaphore {
 }
 
 /**
- * Limits calls in flight overall and per target host. A call first waits for its host's slot and
- * only then takes a shared one, so a hanging host holds at most `perHost` of the shared slots and
- * other targets keep flowing.
+ * Limits target calls in flight overall (consumer and replays together). How many go to one target
+ * is the pacing's business (each origin's adaptive limit, breaker and Retry-After).
  */
 export class BulkheadTarget implements Target {
   private readonly shared: Semaphore;
-  private readonly hosts = new Map<string, Semaphore>();
 
   constructor(
     private readonly inner: Target,
     concurrency: number,
-    private readonly perHost: number,
   ) {
     this.shared = new Semaphore(concurrency);
   }
 
   async call(request: TargetRequest): Promise<TargetResponse> {
-    const host = new URL(request.url).host;
-    const hostSlots = this.hosts.get(host) ?? new Semaphore(this.perHost);
-    this.hosts.set(host, hostSlots);
-    const releaseHost = await hostSlots.acquire();
-    const releaseShared = await this.shared.acquire();
+    const release = await this.shared.acquire();
     try {
       return await this.inner.call(request);
     } finally {
-      releaseShared();
-      releaseHost();
-      if (hostSlots.idle) this.hosts.delete(host);
+      release();
     }
   }
 }

@@ -12,11 +12,19 @@ export interface DeliveryQueue {
   ready(origin: string, max: number, exclude: Iterable<string>): Promise<StreamRecord[]>;
 }
 
+/** How many messages of one target origin may be in hand now (pause, breaker, adaptive limit). */
+export interface OriginGate {
+  /** 0 holds the origin's messages back (they stay accepted, in order). */
+  capacity(origin: string): number;
+  /** A message of `origin` was taken (a half-open breaker lets only one through). */
+  started(origin: string): void;
+}
+
 export interface DeliveryLoopOptions {
   /** Messages handled at once, over all targets. */
   concurrency: number;
-  /** Messages handled at once for one target origin: a slow target never takes every slot. */
-  perOrigin: number;
+  /** Per target origin: a slow or failing target never takes every slot. */
+  gate: OriginGate;
   pollMs: number;
   /** First wait before a message whose handling failed before its target was called is tried again. */
   retryDelayMs: number;
@@ -25,16 +33,21 @@ export interface DeliveryLoopOptions {
 
 const MAX_RETRY_DELAY_MS = 30_000;
 
+/** An origin is read again once a quarter of its slots are free. */
+function lowWater(capacity: number): number {
+  return Math.max(1, Math.floor(capacity / 4));
+}
+
 /**
- * The local consumer. Takes ready messages per target origin (never more than `perOrigin` of one
- * origin at a time, so a hanging target's backlog cannot fill the read window) and hands each to
+ * The local consumer. Takes ready messages per target origin (never more than the origin's gate
+ * allows, so a hanging target's backlog cannot fill the read window) and hands each to
  * `handle`, which records its outcome per message: after a crash only the messages in flight are
  * delivered again. A message whose outcome could not be recorded at all is not handled again by
  * this process, because its target may already have been called.
  */
 export class DeliveryLoop {
   private readonly handling = new Map<string, { origin: string; done: Promise<void> }>();
-  private readonly perOrigin = new Map<string, number>();
+  private readonly inHandByOrigin = new Map<string, number>();
   /** Messages not to take before a time (Infinity: not in this process). */
   private readonly waitUntil = new Map<string, { at: number; delay: number }>();
   private running = false;
@@ -106,9 +119,10 @@ export class DeliveryLoop {
     let started = 0;
     for (let turn = 0; turn < origins.length && room > 0; turn++) {
       const origin = origins[(this.nextOrigin + turn) % origins.length] as string;
-      const busy = this.perOrigin.get(origin) ?? 0;
-      const free = Math.min(this.options.perOrigin - busy, room);
-      if (free <= 0 || (busy > 0 && free < this.lowWater())) continue;
+      const busy = this.inHandByOrigin.get(origin) ?? 0;
+      const capacity = this.options.gate.capacity(origin);
+      const free = Math.min(capacity - busy, room);
+      if (free <= 0 || (busy > 0 && free < lowWater(capacity))) continue;
       const exclude = [...this.handling.keys(), ...this.idsWaiting()];
       for (const record of await this.queue.ready(origin, free, exclude)) {
         this.begin(origin, record);
@@ -120,10 +134,6 @@ export class DeliveryLoop {
     return started;
   }
 
-  private lowWater(): number {
-    return Math.max(1, Math.floor(this.options.perOrigin / 4));
-  }
-
   private idsWaiting(): string[] {
     const now = Date.now();
     return [...this.waitUntil].filter(([, wait]) => wait.at > now).map(([id]) => id);
@@ -131,7 +141,8 @@ export class DeliveryLoop {
 
   private begin(origin: string, record: StreamRecord): void {
     const id = record.body.id;
-    this.perOrigin.set(origin, (this.perOrigin.get(origin) ?? 0) + 1);
+    this.options.gate.started(origin);
+    this.inHandByOrigin.set(origin, (this.inHandByOrigin.get(origin) ?? 0) + 1);
     const done = this.handle(record).then(
       () => void this.waitUntil.delete(id),
       (error: unknown) => this.holdBack(record, error),
@@ -140,9 +151,9 @@ export class DeliveryLoop {
       origin,
       done: done.finally(() => {
         this.handling.delete(id);
-        const left = (this.perOrigin.get(origin) ?? 1) - 1;
-        if (left === 0) this.perOrigin.delete(origin);
-        else this.perOrigin.set(origin, left);
+        const left = (this.inHandByOrigin.get(origin) ?? 1) - 1;
+        if (left === 0) this.inHandByOrigin.delete(origin);
+        else this.inHandByOrigin.set(origin, left);
         this.wake();
       }),
     });

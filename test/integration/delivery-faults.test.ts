@@ -41,7 +41,9 @@ describe('delivery under faults on the embedded host', () => {
       const onlyHanging = async () => (await harness.app?.status())?.targets.length === 1;
       await until(onlyHanging, 10_000, 'the healthy messages recorded as delivered');
       const status = await harness.app?.status();
-      expect(status?.targets).toEqual([{ origin: hanging.url, inFlight: 8, queued: 1500 }]);
+      expect(status?.targets).toEqual([
+        { origin: hanging.url, inFlight: 8, queued: 1500, limit: 8, state: 'closed' },
+      ]);
       expect(hanging.calls).toHaveLength(8);
     } finally {
       await harness.stop(0);
@@ -66,6 +68,7 @@ describe('delivery under faults on the embedded host', () => {
     expect(history?.attempts).toEqual([
       expect.objectContaining({ outcome: 'parked', reason: 'undecryptableSecret' }),
     ]);
+    await until(() => harness.events('alert.unrecoverable').length > 0, 10_000, 'the alert');
     expect(harness.events('alert.unrecoverable')).toEqual([
       expect.objectContaining({ messageId: ids[0], reason: 'undecryptableSecret' }),
     ]);

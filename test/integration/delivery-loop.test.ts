@@ -18,7 +18,13 @@ describe('the delivery loop on the SQLite queue', () => {
   let stream: SqliteStream;
   let queue: SqliteDeliveryQueue;
   let loop: DeliveryLoop | undefined;
-  const options = { concurrency: 8, perOrigin: 2, pollMs: 20, retryDelayMs: 20, log: new RecordingLogger() };
+  const options = {
+    concurrency: 8,
+    gate: { capacity: () => 2, started: () => undefined },
+    pollMs: 20,
+    retryDelayMs: 20,
+    log: new RecordingLogger(),
+  };
 
   beforeEach(() => {
     db = openDatabase(':memory:');
@@ -61,7 +67,7 @@ describe('the delivery loop on the SQLite queue', () => {
     expect(handled).toEqual(['/k2', '/k1-first', '/k1-second']);
   });
 
-  it('never has more than perOrigin messages of one origin in hand, so another origin still flows', async () => {
+  it('never has more messages of one origin in hand than its gate allows, so another origin still flows', async () => {
     await stream.append(
       'datasync',
       Array.from({ length: 20 }, () => envelope('https://hanging.example/x')),

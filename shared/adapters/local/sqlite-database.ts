@@ -86,6 +86,10 @@ export function openDatabase(file: string, options: { exclusive?: boolean } = {}
       end_offset INTEGER,
       ended INTEGER NOT NULL
     );
+    CREATE TABLE IF NOT EXISTS paused_origins (
+      origin TEXT PRIMARY KEY,
+      since INTEGER NOT NULL
+    );
     CREATE TABLE IF NOT EXISTS ingest_keys (
       key TEXT PRIMARY KEY,
       fingerprint TEXT NOT NULL,

@@ -1,0 +1,175 @@
+/** What one target call showed about its target's health. */
+export interface CallObservation {
+  /** HTTP status, when the target answered. */
+  status?: number;
+  /** No answer: timed out, or the connection failed. */
+  failed?: 'timeout' | 'network';
+  durationMs: number;
+  retryAfterMs?: number;
+}
+
+export type OriginState = 'closed' | 'open' | 'halfOpen' | 'throttled';
+
+export interface PacingOptions {
+  /** The limit a target starts at, and returns to after its breaker closes. */
+  initialLimit: number;
+  /** Never more than this in flight to one target (DATASYNC_DISPATCH_CONCURRENCY). */
+  maxLimit: number;
+  /** Failures in a row (timeouts, connection errors, 5xx, 429) that open the breaker. */
+  breakerThreshold: number;
+  /** First open period; doubled on each failed probe, up to `maxBreakerMs`. */
+  breakerMs: number;
+  maxBreakerMs: number;
+  /** Longest `Retry-After` honoured for the whole origin. */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_PACING: Omit<
+  PacingOptions,
+  'initialLimit' | 'maxLimit' | 'breakerThreshold' | 'breakerMs'
+> = {
+  maxBreakerMs: 5 * 60_000,
+  maxRetryAfterMs: 10 * 60_000,
+};
+
+/** Latency above this multiple of the best seen counts as the target struggling. */
+const LATENCY_TOLERANCE = 2;
+
+/**
+ * Adaptive concurrency for one target origin (AIMD, as TCP and Netflix's concurrency-limits do):
+ * each answer that is good and not much slower than the best seen adds 1/limit (about one more
+ * call per round trip); a 429, 503, timeout, connection failure or a latency blow-up halves it, at
+ * most once per round trip. `Retry-After` pauses the whole origin. After `breakerThreshold` failures
+ * in a row the breaker opens (no calls), then lets one probe through (half-open) and closes on success.
+ */
+export class OriginPacer {
+  private limitValue: number;
+  private bestLatencyMs = Infinity;
+  private lastDecrease = 0;
+  private failuresInARow = 0;
+  private openUntil = 0;
+  private openPeriodMs: number;
+  private probing = false;
+  private throttledUntil = 0;
+  /** Why the last calls were held back or the limit fell, for status. */
+  reason = '';
+
+  constructor(
+    private readonly options: PacingOptions,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.limitValue = options.initialLimit;
+    this.openPeriodMs = options.breakerMs;
+  }
+
+  get limit(): number {
+    return Math.max(1, Math.floor(this.limitValue));
+  }
+
+  get state(): OriginState {
+    const now = this.now();
+    if (this.openUntil > now) return 'open';
+    if (this.openUntil > 0) return 'halfOpen';
+    if (this.throttledUntil > now) return 'throttled';
+    return 'closed';
+  }
+
+  /** When a held-back origin may be called again (0: now). */
+  get waitUntil(): number {
+    return Math.max(this.openUntil, this.throttledUntil);
+  }
+
+  /** How many calls may be in flight now. */
+  capacity(): number {
+    switch (this.state) {
+      case 'open':
+      case 'throttled':
+        return 0;
+      case 'halfOpen':
+        return this.probing ? 0 : 1;
+      default:
+        return this.limit;
+    }
+  }
+
+  /** A call is about to start (the half-open probe is taken). */
+  started(): void {
+    if (this.state === 'halfOpen') this.probing = true;
+  }
+
+  observe(call: CallObservation): void {
+    const now = this.now();
+    if (call.retryAfterMs !== undefined && (call.status === 429 || call.status === 503)) {
+      this.throttledUntil = Math.max(
+        this.throttledUntil,
+        now + Math.min(call.retryAfterMs, this.options.maxRetryAfterMs),
+      );
+      this.reason = `Retry-After ${Math.ceil(call.retryAfterMs / 1000)} s`;
+    }
+    if (isOverload(call)) {
+      this.failuresInARow += 1;
+      this.decrease(now, call.failed ?? `HTTP ${call.status}`);
+      if (this.openUntil > 0 && this.probing) this.reopen(now, true);
+      else if (this.failuresInARow >= this.options.breakerThreshold) this.reopen(now, false);
+      return;
+    }
+    this.failuresInARow = 0;
+    if (this.openUntil > 0) this.close();
+    if (call.status !== undefined && call.status < 500) {
+      this.bestLatencyMs = Math.min(this.bestLatencyMs, Math.max(1, call.durationMs));
+      if (call.durationMs > this.bestLatencyMs * LATENCY_TOLERANCE && call.durationMs > 50) {
+        this.decrease(now, `latency ${call.durationMs} ms`);
+      } else {
+        this.limitValue = Math.min(this.options.maxLimit, this.limitValue + 1 / this.limitValue);
+      }
+    }
+  }
+
+  private decrease(now: number, why: string): void {
+    // One halving per round trip: the calls already in flight report the same trouble.
+    if (now - this.lastDecrease < Math.max(this.bestLatencyMs, 10)) return;
+    this.lastDecrease = now;
+    this.limitValue = Math.max(1, this.limitValue / 2);
+    this.reason = why;
+  }
+
+  private reopen(now: number, afterProbe: boolean): void {
+    if (afterProbe) this.openPeriodMs = Math.min(this.openPeriodMs * 2, this.options.maxBreakerMs);
+    this.openUntil = now + this.openPeriodMs;
+    this.probing = false;
+    this.reason = `${this.failuresInARow} failures in a row`;
+  }
+
+  private close(): void {
+    this.openUntil = 0;
+    this.probing = false;
+    this.openPeriodMs = this.options.breakerMs;
+    this.limitValue = Math.max(this.limitValue, Math.min(this.options.initialLimit, this.options.maxLimit));
+    this.reason = '';
+  }
+}
+
+function isOverload(call: CallObservation): boolean {
+  if (call.failed) return true;
+  return call.status === 429 || (call.status !== undefined && call.status >= 500);
+}
+
+/** One pacer per target origin, created on first use. */
+export class Pacing {
+  private readonly origins = new Map<string, OriginPacer>();
+
+  constructor(private readonly options: PacingOptions) {}
+
+  of(origin: string): OriginPacer {
+    let pacer = this.origins.get(origin);
+    if (!pacer) {
+      pacer = new OriginPacer(this.options);
+      this.origins.set(origin, pacer);
+    }
+    return pacer;
+  }
+
+  entries(): IterableIterator<[string, OriginPacer]> {
+    return this.origins.entries();
+  }
+}
