@@ -61,7 +61,6 @@ async function startPipeline(
       PORT: '0',
       DATASYNC_DATA_DIR: dataDir,
       DATASYNC_DISPATCH_CONCURRENCY: String(DISPATCH_CONCURRENCY),
-      DATASYNC_PER_HOST_CONCURRENCY: String(DISPATCH_CONCURRENCY),
       DATASYNC_AUTO_RETRIES: '0',
       DATASYNC_DISPATCH_PAUSED: String(options.paused ?? false),
       ...options.env,
