@@ -180,7 +180,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         openMs: read.positiveInt('DATASYNC_BREAKER_OPEN_MS', DEFAULTS.breakerOpenMs),
       },
     },
-    heldAlertMs: read.positiveInt('DATASYNC_HELD_ALERT_MINUTES', DEFAULTS.heldAlertMinutes) * 60_000,
+    heldAlertMs: read.int('DATASYNC_HELD_ALERT_MINUTES', DEFAULTS.heldAlertMinutes, 0) * 60_000,
     idempotencyWindowMs:
       read.positiveInt('DATASYNC_IDEMPOTENCY_WINDOW_HOURS', DEFAULTS.idempotencyWindowHours) * 3600_000,
     retry: {

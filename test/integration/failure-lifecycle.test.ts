@@ -241,3 +241,42 @@ describe('the failure lifecycle on the embedded host', () => {
     });
   });
 });
+
+describe('housekeeping on the embedded host', () => {
+  let harness: AppHarness;
+  let target: TargetServer;
+  beforeEach(async () => {
+    harness = new AppHarness();
+    target = await new TargetServer().start();
+  });
+  afterEach(async () => {
+    await harness.close();
+    await target.stop();
+  });
+
+  it('alerts once about a key held longer than DATASYNC_HELD_ALERT_MINUTES', async () => {
+    target.reply('*', { status: 503 });
+    await harness.start({ DATASYNC_AUTO_RETRIES: '0', DATASYNC_HELD_ALERT_MINUTES: '0' });
+    const [head] = (await harness.sync(order(target.url, 'k1', 'PUT', {}))).ids;
+    await until(async () => (await harness.state(head as string)) === 'failed');
+    await harness.sync(order(target.url, 'k1', 'PATCH', {}));
+    await harness.app?.housekeeping();
+    await harness.app?.housekeeping();
+    expect(harness.events('alert.held_key')).toEqual([
+      expect.objectContaining({ kind: 'heldKey', streamKey: 'k1', head, held: 1 }),
+    ]);
+    expect(harness.events('status.gauges').at(-1)).toMatchObject({
+      heldKeys: 1,
+      heldMessages: 1,
+      openFailures: 1,
+    });
+  });
+
+  it('logs a housekeeping failure and keeps the host running', async () => {
+    const app = await harness.start();
+    app.close();
+    await expect(app.housekeeping()).resolves.toBeUndefined();
+    expect(harness.events('housekeeping.failed')).toHaveLength(1);
+    harness.app = undefined;
+  });
+});
