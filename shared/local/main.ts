@@ -1,8 +1,11 @@
 import { loadConfig } from '../config/config';
 import { ConfigError } from '../config/env-reader';
 import { JsonLogger } from '../logging/json-logger';
+import { MetricsLogger } from '../metrics/metrics-logger';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { EmbeddedApp } from './embedded-app';
 import { LocalServer } from './local-server';
+import { operatorRoutes } from './operator-routes';
 
 const EXPIRY_INTERVAL_MS = 60_000;
 
@@ -29,9 +32,12 @@ async function main(): Promise<void> {
     });
   }
 
-  const app = new EmbeddedApp(config, log);
+  // The pipeline logs through the metrics decorator; the gauges read the status report at scrape time.
+  const metrics = new PrometheusMetrics((): Promise<unknown> => app.status(), log);
+  const app = new EmbeddedApp(config, new MetricsLogger(log, metrics));
   await app.start();
-  const server = new LocalServer(app.api, config.limits.maxBodyBytes, log);
+  const pages = operatorRoutes(metrics, config.apiKey);
+  const server = new LocalServer(app.api, config.limits.maxBodyBytes, log, pages);
   const port = await server.listen(config.local.port);
   app.expireOldData();
   const expiry = setInterval(() => app.expireOldData(), EXPIRY_INTERVAL_MS);
