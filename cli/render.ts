@@ -4,7 +4,11 @@ import type { HeldKeys, MessageHistory, Status } from './api-types';
 const dash = (value: unknown) => (value === undefined || value === null ? '-' : String(value));
 
 function table(head: string[], rows: unknown[][]): string {
-  const out = new Table({ head, style: { head: [], border: [] } });
+  const out = new Table({
+    head,
+    style: { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
   for (const row of rows) out.push(row.map(dash));
   return out.toString();
 }
