@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import { offsetToJson } from '../contract/offset';
+import { apiKeyAccepted } from './api-key';
 import { parseRetryRequest } from '../contract/retry-request';
 import type { DispatchDeps } from '../pipeline/dispatch';
 import {
@@ -195,11 +195,7 @@ export class HttpApi {
   }
 
   private authenticate(request: ApiRequest): ApiResponse | undefined {
-    const expected = this.deps.apiKey;
-    if (expected === undefined) return undefined;
-    const given = Buffer.from(request.header('x-functions-key') ?? '');
-    const wanted = Buffer.from(expected);
-    if (given.length === wanted.length && timingSafeEqual(given, wanted)) return undefined;
+    if (apiKeyAccepted(this.deps.apiKey, request.header('x-functions-key'))) return undefined;
     return error(401, 'missing or wrong API key: send it in the x-functions-key header');
   }
 

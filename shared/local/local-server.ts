@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiRequest, ApiResponse, HttpApi } from '../api/http-api';
 import type { Logger } from '../pipeline/ports';
+import type { Page, PageRoute } from './operator-routes';
 
 type Route = (api: HttpApi, request: ApiRequest, param: string) => Promise<ApiResponse>;
 
@@ -36,6 +37,7 @@ export class LocalServer {
     private readonly api: HttpApi,
     private readonly maxBodyBytes: number,
     private readonly log: Logger,
+    private readonly pages: Record<string, PageRoute> = {},
   ) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 5000;
@@ -58,6 +60,8 @@ export class LocalServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const page = req.method === 'GET' ? this.pages[path] : undefined;
+    if (page) return this.servePage(req, res, page);
     const { methods, param } = match(path);
     const route = methods?.[req.method ?? ''];
     if (!methods) return send(res, { status: 404, body: { error: `no route ${path}` } });
@@ -81,6 +85,19 @@ export class LocalServer {
       send(res, await route(this.api, { header, body }, param));
     } catch (error) {
       this.log.error('request.failed', { path, error: String(error) });
+      send(res, { status: 500, body: { error: 'internal error' } });
+    }
+  }
+
+  private async servePage(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    page: PageRoute,
+  ): Promise<void> {
+    try {
+      sendPage(res, await page((name) => req.headers[name.toLowerCase()]?.toString()));
+    } catch (error) {
+      this.log.error('request.failed', { path: req.url, error: String(error) });
       send(res, { status: 500, body: { error: 'internal error' } });
     }
   }
@@ -114,4 +131,13 @@ function send(res: http.ServerResponse, response: ApiResponse): void {
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+function sendPage(res: http.ServerResponse, page: Page): void {
+  res.writeHead(page.status, {
+    ...page.headers,
+    'content-type': page.contentType,
+    'content-length': Buffer.byteLength(page.body),
+  });
+  res.end(page.body);
 }

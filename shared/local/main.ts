@@ -2,8 +2,11 @@ import { loadConfig } from '../config/config';
 import { ConfigError } from '../config/env-reader';
 import { JsonLogger } from '../logging/json-logger';
 import { DataDirInUseError } from '../adapters/local/sqlite-database';
+import { MetricsLogger } from '../metrics/metrics-logger';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { EmbeddedApp } from './embedded-app';
 import { LocalServer } from './local-server';
+import { operatorRoutes } from './operator-routes';
 
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
 
@@ -30,16 +33,19 @@ async function main(): Promise<void> {
     });
   }
 
+  // The pipeline logs through the metrics decorator; the gauges read the status report at scrape time.
+  const metrics = new PrometheusMetrics((): Promise<unknown> => app.status(), log);
   let app: EmbeddedApp;
   try {
-    app = new EmbeddedApp(config, log);
+    app = new EmbeddedApp(config, new MetricsLogger(log, metrics));
   } catch (error) {
     if (!(error instanceof DataDirInUseError)) throw error;
     process.stderr.write(`datasync: ${error.message}\n`);
     process.exit(2);
   }
   await app.start();
-  const server = new LocalServer(app.api, config.limits.maxBodyBytes, log);
+  const pages = operatorRoutes(metrics, config.apiKey);
+  const server = new LocalServer(app.api, config.limits.maxBodyBytes, log, pages);
   const port = await server.listen(config.local.port);
   await app.housekeeping();
   const housekeeping = setInterval(() => void app.housekeeping(), HOUSEKEEPING_INTERVAL_MS);
