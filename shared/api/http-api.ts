@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { JsonBodyError, parseJsonBody } from '../contract/envelope-codec';
 import { offsetToJson } from '../contract/offset';
 import { parseRetryRequest } from '../contract/retry-request';
 import type { DispatchDeps } from '../pipeline/dispatch';
@@ -29,7 +30,8 @@ export interface HttpApiDeps {
   log: Logger;
 }
 
-const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+/** Only JSON: a browser cannot send it cross-site without a CORS preflight, which is never granted. */
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
 /** The three endpoints, independent of the host that serves them. */
 export class HttpApi {
@@ -40,7 +42,6 @@ export class HttpApi {
       const appended = await populate(this.deps.populate, {
         body,
         authorization: request.header('authorization'),
-        bodyBytes: request.body.length,
       });
       return {
         status: 202,
@@ -64,47 +65,57 @@ export class HttpApi {
   }
 
   async status(request: ApiRequest): Promise<ApiResponse> {
-    const denied = this.authenticate(request);
+    const denied = this.authenticate(request.header);
     if (denied) return denied;
     return { status: 200, body: await this.deps.status() };
+  }
+
+  /**
+   * What can be refused from the headers alone (key, content type, declared length), so a host can
+   * answer before reading the body.
+   */
+  refuseBeforeBody(header: ApiRequest['header']): ApiResponse | undefined {
+    const denied = this.authenticate(header);
+    if (denied) return denied;
+    const contentType = header('content-type');
+    if (contentType === undefined || !JSON_TYPE.test(contentType)) {
+      const given = contentType === undefined ? 'none was given' : `got "${contentType}"`;
+      return error(415, `Content-Type must be application/json; ${given}`);
+    }
+    const declared = Number(header('content-length') ?? 0);
+    if (declared > this.deps.maxBodyBytes) {
+      return error(413, `body is ${declared} bytes; the limit is ${this.deps.maxBodyBytes}`);
+    }
+    return undefined;
   }
 
   private async guarded(
     request: ApiRequest,
     handle: (body: unknown) => Promise<ApiResponse>,
   ): Promise<ApiResponse> {
-    const denied = this.authenticate(request);
-    if (denied) return denied;
-    const contentType = request.header('content-type');
-    if (contentType !== undefined && !JSON_TYPE.test(contentType)) {
-      return error(415, `Content-Type must be application/json, got "${contentType}"`);
-    }
+    const refused = this.refuseBeforeBody(request.header);
+    if (refused) return refused;
     if (request.body.length > this.deps.maxBodyBytes) {
       return error(413, `body is ${request.body.length} bytes; the limit is ${this.deps.maxBodyBytes}`);
     }
-    let body: unknown;
     try {
-      body = JSON.parse(request.body.toString('utf8'));
-    } catch (cause) {
-      return error(400, `body is not valid JSON: ${(cause as Error).message}`);
-    }
-    try {
-      return await handle(body);
+      return await handle(parseJsonBody(request.body));
     } catch (cause) {
       return this.toResponse(cause);
     }
   }
 
-  private authenticate(request: ApiRequest): ApiResponse | undefined {
+  private authenticate(header: ApiRequest['header']): ApiResponse | undefined {
     const expected = this.deps.apiKey;
     if (expected === undefined) return undefined;
-    const given = Buffer.from(request.header('x-functions-key') ?? '');
+    const given = Buffer.from(header('x-functions-key') ?? '');
     const wanted = Buffer.from(expected);
     if (given.length === wanted.length && timingSafeEqual(given, wanted)) return undefined;
     return error(401, 'missing or wrong API key: send it in the x-functions-key header');
   }
 
   private toResponse(cause: unknown): ApiResponse {
+    if (cause instanceof JsonBodyError) return error(400, cause.message);
     if (cause instanceof ValidationError)
       return { status: 400, body: { error: 'invalid request', problems: cause.problems } };
     if (cause instanceof PayloadTooLargeError)

@@ -1,3 +1,4 @@
+import { LosslessNumber } from 'lossless-json';
 import { z } from 'zod';
 import { BEFORE_OLDEST, parseOffset, type Offset } from './offset';
 import { describeIssues, problem } from './problems';
@@ -26,7 +27,7 @@ const retrySchema = z.strictObject({
     .min(1, 'must be at least 1')
     .max(MAX_MESSAGES_PER_RETRY, `must be at most ${MAX_MESSAGES_PER_RETRY}`)
     .optional(),
-  readAfterOffset: z.union([z.number(), z.string()]).optional(),
+  readAfterOffset: z.union([z.number(), z.string(), z.instanceof(LosslessNumber)]).optional(),
   readPartition: z.union([z.string(), z.number()]).optional(),
   errormapping: z.array(errorRouteSchema).max(100, 'must have at most 100 entries').optional(),
 });
@@ -54,17 +55,9 @@ export function parseRetryRequest(body: unknown): Parsed<RetryRequest> {
   if (!stream) problems.push(problem(['streamOCIDToRetry'], 'required (or its alias streamToRetry)'));
   let readAfter: Offset | undefined = BEFORE_OLDEST;
   if (input.readAfterOffset !== undefined) {
-    readAfter = parseOffset(input.readAfterOffset);
+    readAfter = parseOffset(decimal(input.readAfterOffset));
     if (readAfter === undefined) {
-      const unsafe = typeof input.readAfterOffset === 'number' && Number.isInteger(input.readAfterOffset);
-      problems.push(
-        problem(
-          ['readAfterOffset'],
-          unsafe
-            ? 'is larger than 2^53 and lost precision in JSON; pass it as a decimal string'
-            : 'must be -1 or an offset (integer or decimal string)',
-        ),
-      );
+      problems.push(problem(['readAfterOffset'], 'must be -1 or an offset (integer or decimal string)'));
     }
   }
   if (problems.length > 0 || !stream || readAfter === undefined) return { ok: false, problems };
@@ -77,4 +70,13 @@ export function parseRetryRequest(body: unknown): Parsed<RetryRequest> {
       errorMapping: input.errormapping ?? [],
     },
   };
+}
+
+/**
+ * Request bodies are parsed without losing digits (see envelope-codec), so any integer here is the
+ * one the caller sent, beyond 2^53 too.
+ */
+function decimal(value: number | string | LosslessNumber): string {
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
+  return value.toString();
 }

@@ -31,7 +31,15 @@ async function main(): Promise<void> {
 
   const app = new EmbeddedApp(config, log);
   await app.start();
-  const server = new LocalServer(app.api, config.limits.maxBodyBytes, log);
+  const server = new LocalServer(
+    app.api,
+    {
+      maxBodyBytes: config.limits.maxBodyBytes,
+      maxBufferedBytes: config.local.maxBufferedBytes,
+      allowedHosts: config.local.allowedHosts,
+    },
+    log,
+  );
   const port = await server.listen(config.local.port);
   app.expireOldData();
   const expiry = setInterval(() => app.expireOldData(), EXPIRY_INTERVAL_MS);

@@ -3,6 +3,7 @@ import { offsetToJson, type Offset } from '../contract/offset';
 import { originOf } from '../contract/sync-request';
 import { EXHAUSTED_KEY, type ErrorRouting, type Route } from './error-routing';
 import { isTargetError } from './errors';
+import { redact } from './redact';
 import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target, TargetRequest } from './ports';
 import { isTransient, retryDelayMs, type RetryPolicy } from './retry-policy';
 import { buildTargetRequest } from './target-request';
@@ -108,7 +109,7 @@ async function callTarget(
     return {
       reason: 'http',
       status: response.status,
-      responseExcerpt: redact(response.bodyExcerpt.slice(0, EXCERPT_CHARS), credential),
+      responseExcerpt: redact(response.bodyExcerpt, credential).slice(0, EXCERPT_CHARS),
       ...(response.retryAfterMs === undefined ? {} : { retryAfterMs: response.retryAfterMs }),
     };
   } catch (error) {
@@ -184,13 +185,4 @@ async function routeFailure(
     failure,
     unrecoverable: route.unrecoverable,
   };
-}
-
-/** Targets sometimes echo request headers in error bodies; the credential never leaves in one. */
-function redact(text: string, credential: string | undefined): string {
-  if (!credential) return text;
-  let result = text.split(credential).join('[redacted]');
-  const token = credential.replace(/^\S+\s+/, '');
-  if (token.length >= 8) result = result.split(token).join('[redacted]');
-  return result;
 }

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Envelope } from '../../contract/envelope';
+import { decodeEnvelope, encodeEnvelope, encodeJson } from '../../contract/envelope-codec';
 import type { Offset } from '../../contract/offset';
 import type { ConsumableStream } from '../../pipeline/consumer';
 import { StorageError } from '../../pipeline/errors';
@@ -91,7 +92,7 @@ export class SqliteStream implements StreamStore, ConsumableStream {
       }>;
       const streams = new Set<string>();
       for (const row of due) {
-        this.appendAll(row.stream, [{ id: row.id, body: JSON.parse(row.body) as unknown }]);
+        this.appendAll(row.stream, [{ id: row.id, body: decodeEnvelope(row.body) }]);
         this.statements.unschedule.run(row.rowid);
         streams.add(row.stream);
       }
@@ -102,7 +103,7 @@ export class SqliteStream implements StreamStore, ConsumableStream {
       const now = Date.now();
       const appended = items.map((item) => {
         offset += 1n;
-        this.statements.insert.run(stream, offset, JSON.stringify(item.body), now);
+        this.statements.insert.run(stream, offset, encodeJson(item.body), now);
         return { stream, id: item.id, offset };
       });
       this.statements.upsertLast.run(stream, offset);
@@ -161,7 +162,7 @@ export class SqliteStream implements StreamStore, ConsumableStream {
 
   async schedule(stream: string, message: Envelope, at: Date): Promise<void> {
     try {
-      this.statements.schedule.run(message.id, stream, JSON.stringify(message), at.getTime());
+      this.statements.schedule.run(message.id, stream, encodeEnvelope(message), at.getTime());
     } catch (error) {
       throw new StorageError(`could not schedule a retry on "${stream}": ${(error as Error).message}`, {
         cause: error,
@@ -237,7 +238,7 @@ function toRecord(stream: string, row: MessageRow): StreamRecord {
   return {
     stream,
     offset: row.offset,
-    body: JSON.parse(row.body) as Envelope,
+    body: decodeEnvelope(row.body),
     enqueuedAt: new Date(Number(row.enqueued_at)),
   };
 }
