@@ -1,5 +1,6 @@
 import type { InvocationContext, ServiceBusQueueFunctionOptions } from '@azure/functions';
 import type { Envelope } from '../shared/contract/envelope';
+import { decodeEnvelope } from '../shared/contract/envelope-codec';
 import { parseOffset } from '../shared/contract/offset';
 import { dispatch } from '../shared/pipeline/dispatch';
 import { contextLogger } from './context-logger';
@@ -26,7 +27,7 @@ export function readFunction(
     autoCompleteMessages: true,
     handler: async (message: unknown, context: InvocationContext) => {
       const current = runtime();
-      const body = (typeof message === 'string' ? JSON.parse(message) : message) as Envelope;
+      const body = typeof message === 'string' ? decodeEnvelope(message) : (message as Envelope);
       // The host hands the 64-bit sequence number over as a JS number; beyond 2^53 it is recorded as -1.
       const offset = parseOffset(context.triggerMetadata?.sequenceNumber) ?? -1n;
       await dispatch(

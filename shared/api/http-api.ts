@@ -1,3 +1,4 @@
+import { JsonBodyError, parseJsonBody } from '../contract/envelope-codec';
 import { offsetToJson } from '../contract/offset';
 import { apiKeyAccepted } from './api-key';
 import { parseRetryRequest } from '../contract/retry-request';
@@ -51,7 +52,8 @@ export interface HttpApiDeps {
 
 const HELD_KEYS_LISTED = 1000;
 
-const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+/** Only JSON: a browser cannot send it cross-site without a CORS preflight, which is never granted. */
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
 /** The three endpoints, independent of the host that serves them. */
 export class HttpApi {
@@ -62,7 +64,6 @@ export class HttpApi {
       const { appended, repeated } = await populate(this.deps.populate, {
         body,
         authorization: request.header('authorization'),
-        bodyBytes: request.body.length,
         idempotencyKey: request.header('idempotency-key'),
       });
       return {
@@ -159,7 +160,7 @@ export class HttpApi {
   }
 
   private async authenticated(request: ApiRequest, handle: () => Promise<ApiResponse>): Promise<ApiResponse> {
-    const denied = this.authenticate(request);
+    const denied = this.authenticate(request.header);
     if (denied) return denied;
     try {
       return await handle();
@@ -168,38 +169,48 @@ export class HttpApi {
     }
   }
 
+  /**
+   * What can be refused from the headers alone (key, content type, declared length), so a host can
+   * answer before reading the body.
+   */
+  refuseBeforeBody(header: ApiRequest['header']): ApiResponse | undefined {
+    const denied = this.authenticate(header);
+    if (denied) return denied;
+    const contentType = header('content-type');
+    if (contentType === undefined || !JSON_TYPE.test(contentType)) {
+      const given = contentType === undefined ? 'none was given' : `got "${contentType}"`;
+      return error(415, `Content-Type must be application/json; ${given}`);
+    }
+    const declared = Number(header('content-length') ?? 0);
+    if (declared > this.deps.maxBodyBytes) {
+      return error(413, `body is ${declared} bytes; the limit is ${this.deps.maxBodyBytes}`);
+    }
+    return undefined;
+  }
+
   private async guarded(
     request: ApiRequest,
     handle: (body: unknown) => Promise<ApiResponse>,
   ): Promise<ApiResponse> {
-    const denied = this.authenticate(request);
-    if (denied) return denied;
-    const contentType = request.header('content-type');
-    if (contentType !== undefined && !JSON_TYPE.test(contentType)) {
-      return error(415, `Content-Type must be application/json, got "${contentType}"`);
-    }
+    const refused = this.refuseBeforeBody(request.header);
+    if (refused) return refused;
     if (request.body.length > this.deps.maxBodyBytes) {
       return error(413, `body is ${request.body.length} bytes; the limit is ${this.deps.maxBodyBytes}`);
     }
-    let body: unknown;
     try {
-      body = JSON.parse(request.body.toString('utf8'));
-    } catch (cause) {
-      return error(400, `body is not valid JSON: ${(cause as Error).message}`);
-    }
-    try {
-      return await handle(body);
+      return await handle(parseJsonBody(request.body));
     } catch (cause) {
       return this.toResponse(cause);
     }
   }
 
-  private authenticate(request: ApiRequest): ApiResponse | undefined {
-    if (apiKeyAccepted(this.deps.apiKey, request.header('x-functions-key'))) return undefined;
+  private authenticate(header: ApiRequest['header']): ApiResponse | undefined {
+    if (apiKeyAccepted(this.deps.apiKey, header('x-functions-key'))) return undefined;
     return error(401, 'missing or wrong API key: send it in the x-functions-key header');
   }
 
   private toResponse(cause: unknown): ApiResponse {
+    if (cause instanceof JsonBodyError) return error(400, cause.message);
     if (cause instanceof ValidationError)
       return { status: 400, body: { error: 'invalid request', problems: cause.problems } };
     if (cause instanceof PayloadTooLargeError)

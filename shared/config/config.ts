@@ -5,6 +5,7 @@ import { DEFAULT_SYNC_LIMITS } from '../contract/sync-request';
 import { DEFAULT_ERROR_MAPPING, FALLBACK_KEY } from '../pipeline/error-routing';
 import type { FailureOrder } from '../pipeline/dispatch';
 import type { PopulateLimits } from '../pipeline/populate';
+import { parseAllowlistEntry } from '../pipeline/target-allowlist';
 import type { RetryPolicy } from '../pipeline/retry-policy';
 import { ConfigError, EnvReader } from './env-reader';
 
@@ -15,6 +16,7 @@ export const DEFAULTS = {
   maxMessageBytes: 256 * 1024,
   maxBatch: 500,
   maxBodyBytes: 4 * 1024 * 1024,
+  maxBufferedBytes: 64 * 1024 * 1024,
   timeoutMs: 30_000,
   concurrency: 32,
   perHostConcurrency: 8,
@@ -80,6 +82,10 @@ export interface Config {
   apiKey?: string;
   local: {
     port: number;
+    /** Host header values served besides loopback names and addresses (DNS-rebinding guard). */
+    allowedHosts: string[];
+    /** Request body bytes buffered across all connections at once. */
+    maxBufferedBytes: number;
     dataDir: string;
     secretKey?: Buffer;
     /** 0: never delete. */
@@ -98,6 +104,8 @@ export const CONFIG_KEYS = [
   'DATASYNC_MAX_MESSAGE_BYTES',
   'DATASYNC_MAX_BATCH',
   'DATASYNC_MAX_BODY_BYTES',
+  'DATASYNC_MAX_BUFFERED_BYTES',
+  'DATASYNC_ALLOWED_HOSTS',
   'DATASYNC_TARGET_TIMEOUT_MS',
   'DATASYNC_DISPATCH_CONCURRENCY',
   'DATASYNC_PER_HOST_CONCURRENCY',
@@ -189,14 +197,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxDelayMs: read.positiveInt('DATASYNC_RETRY_MAX_DELAY_MS', DEFAULTS.retryMaxDelayMs),
     },
     targets: {
-      allowlist: read.list('DATASYNC_TARGET_ALLOWLIST', ['*']),
+      allowlist: readAllowlist(read),
       allowPrivate: read.boolean('DATASYNC_ALLOW_PRIVATE_TARGETS', mode === 'local'),
     },
     secretCacheTtlMs: read.int('DATASYNC_SECRET_CACHE_TTL_MS', DEFAULTS.secretCacheTtlMs, 0),
     retentionMs: read.positiveInt('DATASYNC_RETENTION_DAYS', DEFAULTS.retentionDays) * 24 * 3600 * 1000,
-    apiKey: read.optional('DATASYNC_API_KEY'),
+    apiKey: readApiKey(env),
     local: {
       port: read.int('PORT', DEFAULTS.port, 0, 65535),
+      allowedHosts: read.list('DATASYNC_ALLOWED_HOSTS', []).map((host) => host.toLowerCase()),
+      maxBufferedBytes: read.positiveInt('DATASYNC_MAX_BUFFERED_BYTES', DEFAULTS.maxBufferedBytes),
       dataDir: read.string('DATASYNC_DATA_DIR', DEFAULTS.dataDir),
       secretKey: readSecretKey(read),
       dispatchPaused: read.boolean('DATASYNC_DISPATCH_PAUSED', false),
@@ -263,6 +273,29 @@ function readErrorMapping(read: EnvReader): ErrorRoute[] {
     );
   }
   return result.data;
+}
+
+function readAllowlist(read: EnvReader): string[] {
+  const entries = read.list('DATASYNC_TARGET_ALLOWLIST', ['*']);
+  const malformed = entries.filter((entry) => parseAllowlistEntry(entry) === undefined);
+  if (malformed.length > 0) {
+    throw new ConfigError(
+      `DATASYNC_TARGET_ALLOWLIST has entries that are not [http(s)://]host[:port] (host may be * or *.domain): ${malformed.map((entry) => `"${entry}"`).join(', ')}`,
+    );
+  }
+  return entries;
+}
+
+/** Set but empty would silently mean "no key"; unset is the explicit choice. */
+function readApiKey(env: Record<string, string | undefined>): string | undefined {
+  const raw = env.DATASYNC_API_KEY;
+  if (raw === undefined) return undefined;
+  if (raw.trim() === '') {
+    throw new ConfigError(
+      'DATASYNC_API_KEY is set but empty: give it a value, or unset it to run without a key',
+    );
+  }
+  return raw;
 }
 
 function readSecretKey(read: EnvReader): Buffer | undefined {

@@ -1,3 +1,4 @@
+import { LosslessNumber } from 'lossless-json';
 import { z } from 'zod';
 import { parseOffset, type Offset } from './offset';
 import { describeIssues, problem } from './problems';
@@ -26,7 +27,7 @@ const retrySchema = z.strictObject({
     .min(1, 'must be at least 1')
     .max(MAX_MESSAGES_PER_RETRY, `must be at most ${MAX_MESSAGES_PER_RETRY}`)
     .optional(),
-  readAfterOffset: z.union([z.number(), z.string()]).optional(),
+  readAfterOffset: z.union([z.number(), z.string(), z.instanceof(LosslessNumber)]).optional(),
   readPartition: z.union([z.string(), z.number()]).optional(),
   errormapping: z.array(errorRouteSchema).max(100, 'must have at most 100 entries').optional(),
   includeHandled: z.boolean().optional(),
@@ -61,17 +62,9 @@ export function parseRetryRequest(body: unknown): Parsed<RetryRequest> {
   if (!stream) problems.push(problem(['streamOCIDToRetry'], 'required (or its alias streamToRetry)'));
   let readAfter: Offset | undefined;
   if (input.readAfterOffset !== undefined) {
-    readAfter = parseOffset(input.readAfterOffset);
+    readAfter = parseOffset(decimal(input.readAfterOffset));
     if (readAfter === undefined) {
-      const unsafe = typeof input.readAfterOffset === 'number' && Number.isInteger(input.readAfterOffset);
-      problems.push(
-        problem(
-          ['readAfterOffset'],
-          unsafe
-            ? 'is larger than 2^53 and lost precision in JSON; pass it as a decimal string'
-            : 'must be -1 or an offset (integer or decimal string)',
-        ),
-      );
+      problems.push(problem(['readAfterOffset'], 'must be -1 or an offset (integer or decimal string)'));
     }
   }
   if (problems.length > 0 || !stream) return { ok: false, problems };
@@ -86,4 +79,13 @@ export function parseRetryRequest(body: unknown): Parsed<RetryRequest> {
       dryRun: input.dryRun ?? false,
     },
   };
+}
+
+/**
+ * Request bodies are parsed without losing digits (see envelope-codec), so any integer here is the
+ * one the caller sent, beyond 2^53 too.
+ */
+function decimal(value: number | string | LosslessNumber): string {
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value).toString();
+  return value.toString();
 }

@@ -16,6 +16,14 @@ const RESERVED_HEADERS = new Set([
   'connection',
 ]);
 
+/** RFC 9110 token. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * RFC 9110 field value without obs-text: visible ASCII, space and tab. Non-ASCII is refused because
+ * node:http would refuse it when sending (or send Latin-1 bytes the caller did not mean).
+ */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+
 export interface SyncLimits {
   maxHeaders: number;
   maxHeaderBytes: number;
@@ -35,19 +43,25 @@ function httpUrl(value: string): boolean {
 }
 
 export function streamMessageSchema(limits: SyncLimits) {
-  const header = z.strictObject({
-    key: z
-      .string()
-      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid HTTP header name')
-      .refine((key) => !RESERVED_HEADERS.has(key.toLowerCase()), {
-        message:
-          'this header may not be set here; a credential for the target goes in the Authorization header of the sync request and is kept in the secret store',
-      }),
-    value: z
-      .string()
-      .max(limits.maxHeaderBytes, `must be at most ${limits.maxHeaderBytes} characters`)
-      .refine((value) => !/[\r\n\0]/.test(value), { message: 'must not contain CR, LF or NUL' }),
-  });
+  const header = z
+    .strictObject({
+      key: z
+        .string()
+        .regex(HEADER_NAME, 'must be a valid HTTP header name (an RFC 9110 token)')
+        .refine((key) => !RESERVED_HEADERS.has(key.toLowerCase()), {
+          message:
+            'this header may not be set here; a credential for the target goes in the Authorization header of the sync request and is kept in the secret store',
+        }),
+      value: z.string().max(limits.maxHeaderBytes, `must be at most ${limits.maxHeaderBytes} characters`),
+    })
+    .superRefine((header, context) => {
+      if (HEADER_VALUE.test(header.value)) return;
+      context.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: `header "${header.key}" must be printable ASCII: no CR, LF, NUL or other control characters, and no non-ASCII characters (percent-encode them, e.g. RFC 8187)`,
+      });
+    });
   return z.strictObject({
     vaultSecretName: z
       .string()

@@ -45,7 +45,16 @@ async function main(): Promise<void> {
   }
   await app.start();
   const pages = operatorRoutes(metrics, config.apiKey);
-  const server = new LocalServer(app.api, config.limits.maxBodyBytes, log, pages);
+  const server = new LocalServer(
+    app.api,
+    {
+      maxBodyBytes: config.limits.maxBodyBytes,
+      maxBufferedBytes: config.local.maxBufferedBytes,
+      allowedHosts: config.local.allowedHosts,
+    },
+    log,
+    pages,
+  );
   const port = await server.listen(config.local.port);
   await app.housekeeping();
   const housekeeping = setInterval(() => void app.housekeeping(), HOUSEKEEPING_INTERVAL_MS);

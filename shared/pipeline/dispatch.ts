@@ -6,6 +6,7 @@ import { EXHAUSTED_KEY, type ErrorRouting, type Route } from './error-routing';
 import { isSecretUnreadableError, isTargetError, OutcomeNotDurableError } from './errors';
 import type { InFlight } from './in-flight';
 import type { Attempt, AttemptRecord, MessageStates } from './message-states';
+import { redact } from './redact';
 import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target, TargetRequest } from './ports';
 import { isTransient, retryDelayMs, type RetryPolicy } from './retry-policy';
 import { buildTargetRequest } from './target-request';
@@ -141,7 +142,7 @@ async function callTarget(
       delivered: false,
       reason: 'http',
       status: response.status,
-      responseExcerpt: redact(response.bodyExcerpt.slice(0, EXCERPT_CHARS), credential),
+      responseExcerpt: redact(response.bodyExcerpt, credential).slice(0, EXCERPT_CHARS),
       ...(response.retryAfterMs === undefined ? {} : { retryAfterMs: response.retryAfterMs }),
     };
   } catch (error) {
@@ -369,13 +370,4 @@ async function publishAlert(deps: DispatchDeps, parked: Parked & { archivedAt: s
 
 function holdsKey(deps: DispatchDeps, envelope: Envelope): boolean {
   return deps.onFailure === 'hold' && envelope.streamKey !== '';
-}
-
-/** Targets sometimes echo request headers in error bodies; the credential never leaves in one. */
-function redact(text: string, credential: string | undefined): string {
-  if (!credential) return text;
-  let result = text.split(credential).join('[redacted]');
-  const token = credential.replace(/^\S+\s+/, '');
-  if (token.length >= 8) result = result.split(token).join('[redacted]');
-  return result;
 }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Envelope } from '../contract/envelope';
+import { encodeEnvelope } from '../contract/envelope-codec';
 import { describeIssues, problem } from '../contract/problems';
 import { originOf, syncRequestSchema, type SyncLimits, type SyncRequest } from '../contract/sync-request';
 import {
@@ -17,9 +18,6 @@ export interface PopulateLimits extends SyncLimits {
   maxMessageBytes: number;
 }
 
-/** What an envelope adds to the caller's message (id, attempt, field names); generous. */
-const ENVELOPE_OVERHEAD_BYTES = 512;
-
 export interface PopulateDeps {
   stream: StreamStore;
   states: Pick<MessageStates, 'findIngest' | 'rememberIngest'>;
@@ -34,8 +32,6 @@ export interface PopulateInput {
   body: unknown;
   /** The caller's Authorization header: the credential for the targets, kept in the secret store. */
   authorization?: string;
-  /** Size of the raw request body, when known: below the message limit no message can be over it. */
-  bodyBytes?: number;
   /** The caller's `Idempotency-Key` header: a repeat answers the first answer and enqueues nothing. */
   idempotencyKey?: string;
 }
@@ -75,9 +71,10 @@ export async function populate(deps: PopulateDeps, input: PopulateInput): Promis
     const reason = deps.targetPolicy.refusalForUrl(request.streamMessage.targetRestApi);
     if (reason) problems.push(problem([...prefix(index), 'streamMessage', 'targetRestApi'], reason));
   });
-  const credentials = await checkCredentials(deps.secrets, requests, input.authorization, prefix);
-  problems.push(...credentials.problems);
   if (problems.length > 0) throw new ValidationError(problems);
+  // Only a request valid in every other way may look up secret names, so refused ones leave no trace.
+  const credentials = await checkCredentials(deps.secrets, requests, input.authorization, prefix);
+  if (credentials.problems.length > 0) throw new ValidationError(credentials.problems);
 
   const envelopes: Envelope[] = requests.map((request, index) => ({
     id: key === undefined ? randomUUID() : idFor(key, index),
@@ -85,16 +82,17 @@ export async function populate(deps: PopulateDeps, input: PopulateInput): Promis
     streamMessage: request.streamMessage,
     attempt: 0,
   }));
-  const surelySmall =
-    input.bodyBytes !== undefined && input.bodyBytes + ENVELOPE_OVERHEAD_BYTES <= deps.limits.maxMessageBytes;
-  const tooLarge = surelySmall
-    ? []
-    : envelopes.flatMap((envelope, index) => {
-        const bytes = Buffer.byteLength(JSON.stringify(envelope));
-        return bytes > deps.limits.maxMessageBytes
-          ? [problem(prefix(index), `message is ${bytes} bytes; the limit is ${deps.limits.maxMessageBytes}`)]
-          : [];
-      });
+  const tooLarge = envelopes.flatMap((envelope, index) => {
+    const bytes = Buffer.byteLength(encodeEnvelope(envelope));
+    return bytes > deps.limits.maxMessageBytes
+      ? [
+          problem(
+            prefix(index),
+            `message is ${bytes} bytes stored; the limit is ${deps.limits.maxMessageBytes}`,
+          ),
+        ]
+      : [];
+  });
   if (tooLarge.length > 0) throw new PayloadTooLargeError(tooLarge);
 
   for (const [name, origin] of credentials.toStore) {
@@ -149,6 +147,17 @@ async function checkCredentials(
   const problems: string[] = [];
   const toStore = new Map<string, string>();
   const named = requests.filter((request) => request.streamMessage.vaultSecretName !== undefined);
+  if (authorization !== undefined && authorization.trim() === '') {
+    return {
+      problems: [
+        problem(
+          ['headers', 'authorization'],
+          'is empty; send the credential, or leave the header out to use the one stored',
+        ),
+      ],
+      toStore,
+    };
+  }
   if (authorization !== undefined && named.length === 0) {
     problems.push(
       problem(

@@ -1,20 +1,22 @@
 import { isSecretUnreadableError } from './errors';
+import { LRUCache } from 'lru-cache';
 import type { SecretStore, StoredSecret } from './ports';
 
 interface Entry {
-  secret: StoredSecret | undefined;
+  secret: StoredSecret;
   expiresAt: number;
 }
 
-/** How long "no such secret" is believed: short, because another instance may store it. */
-const MISSING_TTL_MS = 5_000;
+/** Names kept in memory; the least recently used go first. */
+export const DEFAULT_MAX_CACHED_SECRETS = 10_000;
 
 /**
  * Keeps the secret store off the per-message path: reads at most once per TTL per name and writes
  * only when the value or its origin changed (Key Vault allows ~300 writes / 10 s per vault).
+ * Bounded (LRU), and only secrets that exist are kept: names callers merely ask for cost no memory.
  */
 export class CachedSecretStore implements SecretStore {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: LRUCache<string, Entry>;
   /** Calls that reached the secret store behind the cache. */
   readonly backendCalls = { reads: 0, writes: 0 };
 
@@ -22,14 +24,23 @@ export class CachedSecretStore implements SecretStore {
     private readonly inner: SecretStore,
     private readonly ttlMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+    maxEntries = DEFAULT_MAX_CACHED_SECRETS,
+  ) {
+    this.entries = new LRUCache({ max: maxEntries });
+  }
+
+  /** Names currently cached. */
+  get size(): number {
+    return this.entries.size;
+  }
 
   async get(name: string): Promise<StoredSecret | undefined> {
     const entry = this.entries.get(name);
     if (entry && entry.expiresAt > this.now()) return entry.secret;
     this.backendCalls.reads += 1;
     const secret = await this.inner.get(name);
-    this.remember(name, secret);
+    if (secret) this.entries.set(name, { secret, expiresAt: this.now() + this.ttlMs });
+    else this.entries.delete(name);
     return secret;
   }
 
@@ -42,11 +53,6 @@ export class CachedSecretStore implements SecretStore {
     if (current && current.value === secret.value && current.origin === secret.origin) return;
     this.backendCalls.writes += 1;
     await this.inner.put(name, secret);
-    this.remember(name, secret);
-  }
-
-  private remember(name: string, secret: StoredSecret | undefined): void {
-    const ttl = secret ? this.ttlMs : Math.min(this.ttlMs, MISSING_TTL_MS);
-    this.entries.set(name, { secret, expiresAt: this.now() + ttl });
+    this.entries.set(name, { secret, expiresAt: this.now() + this.ttlMs });
   }
 }

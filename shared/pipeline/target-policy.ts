@@ -1,7 +1,8 @@
 import ipaddr from 'ipaddr.js';
+import { allowlistAdmits, parseAllowlistEntry, type AllowlistEntry } from './target-allowlist';
 
 export interface TargetPolicyOptions {
-  /** Host names; `*` allows any host, `*.example.com` any subdomain of example.com. */
+  /** Entries as `parseAllowlistEntry` reads them; `*` allows any target. */
   allowlist: string[];
   /** Allows loopback, private, link-local and metadata addresses (local development only). */
   allowPrivate: boolean;
@@ -12,12 +13,23 @@ const PLATFORM_ADDRESSES = new Set(['168.63.129.16']);
 
 /** Which targets may be called: an allow-list of hosts and a refusal of non-public addresses. */
 export class TargetPolicy {
-  constructor(private readonly options: TargetPolicyOptions) {}
+  private readonly allowlist: AllowlistEntry[];
+
+  constructor(private readonly options: TargetPolicyOptions) {
+    this.allowlist = options.allowlist.map((raw) => {
+      const entry = parseAllowlistEntry(raw);
+      if (!entry) throw new Error(`"${raw}" is not a valid DATASYNC_TARGET_ALLOWLIST entry`);
+      return entry;
+    });
+  }
 
   /** Why this URL may not be called, judged from the URL alone (names are resolved later). */
   refusalForUrl(url: string): string | undefined {
-    const host = new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, '');
-    if (!this.hostAllowed(host)) return `host "${host}" is not in DATASYNC_TARGET_ALLOWLIST`;
+    const parsed = new URL(url);
+    if (!this.allowlist.some((entry) => allowlistAdmits(entry, parsed))) {
+      return `${parsed.origin} is not allowed by DATASYNC_TARGET_ALLOWLIST (an entry without a port allows only ports 80 and 443)`;
+    }
+    const host = parsed.hostname.toLowerCase().replace(/^\[|\]$/g, '');
     if (this.options.allowPrivate) return undefined;
     if (host === 'localhost' || host.endsWith('.localhost')) return `host "${host}" is a loopback name`;
     if (ipaddr.isValid(host)) return this.refusalForAddress(host);
@@ -34,14 +46,5 @@ export class TargetPolicy {
     if (PLATFORM_ADDRESSES.has(parsed.toString()))
       return `address ${parsed.toString()} is a platform endpoint`;
     return undefined;
-  }
-
-  private hostAllowed(host: string): boolean {
-    return this.options.allowlist.some((entry) => {
-      const pattern = entry.toLowerCase();
-      if (pattern === '*') return true;
-      if (pattern.startsWith('*.')) return host.endsWith(pattern.slice(1));
-      return host === pattern;
-    });
   }
 }

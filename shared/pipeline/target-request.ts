@@ -1,4 +1,5 @@
 import type { Envelope } from '../contract/envelope';
+import { encodeJson } from '../contract/envelope-codec';
 import type { TargetRequest } from './ports';
 
 /**
@@ -14,7 +15,7 @@ export function buildTargetRequest(envelope: Envelope, credential?: string): Tar
   const payload = message.targetRestApiPayload;
   if (payload === undefined)
     return { method: message.targetRestApiOperation, url: message.targetRestApi, headers };
-  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const body = typeof payload === 'string' ? payload : encodeJson(payload);
   if (typeof payload !== 'string') headers['content-type'] ??= 'application/json';
   return { method: message.targetRestApiOperation, url: message.targetRestApi, headers, body };
 }

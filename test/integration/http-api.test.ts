@@ -1,4 +1,6 @@
 import { HttpApi, type ApiRequest } from '../../shared/api/http-api';
+import { dispatch } from '../../shared/pipeline/dispatch';
+import type { StreamRecord } from '../../shared/pipeline/ports';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
 import { envelope, retryRequest, syncRequest } from '../helpers/fixtures';
 import { TargetServer } from '../helpers/target-server';
@@ -15,15 +17,15 @@ describe('HttpApi', () => {
   let pipeline: EmbeddedPipeline;
   let api: HttpApi;
 
-  const build = (apiKey?: string) =>
-    new HttpApi({
-      populate: pipeline.populateDeps,
-      dispatch: pipeline.dispatchDeps,
-      status: () => pipeline.status(),
-      maxBodyBytes: 1024,
-      apiKey,
-      log: pipeline.log,
-    });
+  const apiDeps = (apiKey?: string) => ({
+    populate: pipeline.populateDeps,
+    dispatch: pipeline.dispatchDeps,
+    status: () => pipeline.status(),
+    maxBodyBytes: 1024,
+    apiKey,
+    log: pipeline.log,
+  });
+  const build = (apiKey?: string) => new HttpApi(apiDeps(apiKey));
 
   beforeEach(() => {
     pipeline = new EmbeddedPipeline();
@@ -119,5 +121,69 @@ describe('HttpApi', () => {
     expect((await guarded.status(request(''))).status).toBe(401);
     expect((await guarded.sync(request([], { 'x-functions-key': 'k3y' }))).status).toBe(202);
     expect((await guarded.status(request('', { 'x-functions-key': 'k3y' }))).status).toBe(200);
+  });
+
+  it('answers 415 for a POST without Content-Type or with a type a browser can send cross-site', async () => {
+    const body = Buffer.from('[]');
+    for (const type of [
+      undefined,
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data',
+    ]) {
+      const response = await api.sync({
+        header: (name) => (name === 'content-type' ? type : undefined),
+        body,
+      });
+      expect(response).toMatchObject({
+        status: 415,
+        body: { error: expect.stringMatching(/^Content-Type must be application\/json/) },
+      });
+    }
+  });
+
+  it('answers 400 naming the limit for 100 000 levels of nesting, and 400 for bytes that are not UTF-8', async () => {
+    expect(await api.sync(request('['.repeat(1000)))).toEqual({
+      status: 400,
+      body: { error: 'body nests deeper than 128 levels of arrays and objects' },
+    });
+    const big = new HttpApi({ ...apiDeps(), maxBodyBytes: 1024 * 1024 });
+    expect((await big.sync(request('['.repeat(100_000)))).status).toBe(400);
+    const invalid = Buffer.concat([
+      Buffer.from('{"streamKey":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+    expect(await api.sync({ header: () => 'application/json', body: invalid })).toEqual({
+      status: 400,
+      body: { error: 'body is not valid UTF-8' },
+    });
+    expect(await pipeline.stream.exists('datasync')).toBe(false);
+  });
+
+  it('delivers the payload with every number exactly as the source sent it', async () => {
+    const target = await new TargetServer().start();
+    try {
+      const payload = '{"id":12345678901234567890,"huge":1e400,"price":10.50,"n":7}';
+      const text = `{"streamMessage":{"targetRestApi":"${target.url}/n","targetRestApiOperation":"POST","targetRestApiPayload":${payload}}}`;
+      expect((await api.sync(request(text))).status).toBe(202);
+      const [record] = await pipeline.all('datasync');
+      await dispatch(pipeline.dispatchDeps, record as StreamRecord);
+      expect(target.calls[0]?.body).toBe(payload);
+    } finally {
+      await target.stop();
+    }
+  });
+
+  it('measures the message limit on the stored form, so what is stored never passes it', async () => {
+    const big = new HttpApi({ ...apiDeps(), maxBodyBytes: 4 * 1024 * 1024 });
+    const numbers = Array.from({ length: 45_000 }, () => '1e20').join(',');
+    const text = `{"streamMessage":{"targetRestApi":"https://t.example/a","targetRestApiOperation":"POST","targetRestApiPayload":[${numbers}]}}`;
+    expect((await big.sync(request(text))).status).toBe(202);
+    const row = pipeline.db
+      .prepare("SELECT body FROM messages WHERE stream = 'datasync'")
+      .pluck()
+      .get() as string;
+    expect(Buffer.byteLength(row)).toBeLessThanOrEqual(256 * 1024);
   });
 });

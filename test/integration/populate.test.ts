@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PayloadTooLargeError, ValidationError } from '../../shared/pipeline/errors';
+import { parseJsonBody } from '../../shared/contract/envelope-codec';
 import { populate } from '../../shared/pipeline/populate';
+import { CachedSecretStore } from '../../shared/pipeline/secret-cache';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
 import { syncRequest } from '../helpers/fixtures';
 
@@ -157,5 +159,59 @@ describe('populate', () => {
     } finally {
       strict.close();
     }
+  });
+
+  it.each([
+    ['CR/LF', 'a\r\nX-Injected: 1'],
+    ['NUL', 'a\u0000b'],
+    ['another control character', 'a\u0007b'],
+    ['a non-ASCII character', 'price in €'],
+  ])('refuses a header value with %s, naming the header', async (_what, value) => {
+    const body = syncRequest('https://target.example/orders', {
+      vaultSecretName: undefined,
+      targetRestApiHeaders: [
+        { key: 'Accept', value: 'application/json' },
+        { key: 'X-Note', value },
+      ],
+    });
+    expect(await problemsOf(populate(pipeline.populateDeps, { body }))).toEqual([
+      expect.stringMatching(
+        /^streamMessage\.targetRestApiHeaders\[1\]\.value: header "X-Note" must be printable ASCII/,
+      ),
+    ]);
+    await expect(pipeline.stream.exists('datasync')).resolves.toBe(false);
+  });
+
+  it('never lets an empty Authorization header replace a stored credential', async () => {
+    const body = syncRequest('https://target.example/orders');
+    await populate(pipeline.populateDeps, { body, authorization: 'Bearer kept-token-1' });
+    expect(await problemsOf(populate(pipeline.populateDeps, { body, authorization: '' }))).toEqual([
+      'headers.authorization: is empty; send the credential, or leave the header out to use the one stored',
+    ]);
+    await expect(pipeline.secrets.get('789')).resolves.toMatchObject({ value: 'Bearer kept-token-1' });
+  });
+
+  it('keeps no secret name of a refused request in the secret cache', async () => {
+    const cache = new CachedSecretStore(pipeline.secrets, 60_000);
+    const deps = { ...pipeline.populateDeps, secrets: cache };
+    for (let i = 0; i < 200; i += 1) {
+      const body = syncRequest('https://target.example/orders', { vaultSecretName: `name-${i}` });
+      await problemsOf(populate(deps, { body }));
+    }
+    expect(cache.size).toBe(0);
+  });
+
+  it('measures the size limit on what is stored, and stores the numbers as sent', async () => {
+    // 1e20 is 4 characters as sent and 21 as JSON.stringify writes it: the stored form is what counts.
+    const numbers = Array.from({ length: 45_000 }, () => '1e20').join(',');
+    const text = `{"streamMessage":{"targetRestApi":"https://target.example/a","targetRestApiOperation":"POST","targetRestApiPayload":[${numbers}]}}`;
+    expect(Buffer.byteLength(text)).toBeLessThan(256 * 1024);
+    await populate(pipeline.populateDeps, { body: parseJsonBody(Buffer.from(text)) });
+    const row = pipeline.db
+      .prepare("SELECT body FROM messages WHERE stream = 'datasync'")
+      .pluck()
+      .get() as string;
+    expect(Buffer.byteLength(row)).toBeLessThanOrEqual(256 * 1024);
+    expect(row).toContain(`[${numbers}]`);
   });
 });

@@ -60,4 +60,31 @@ describe('loadConfig', () => {
   ])('names the variable when %j is wrong', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });
+
+  it('stops on a malformed allow-list entry, naming the setting and the entry', () => {
+    expect(() =>
+      loadConfig({ DATASYNC_TARGET_ALLOWLIST: 'api.example.com, https://ok.example:8443, ftp://x' }),
+    ).toThrow(/DATASYNC_TARGET_ALLOWLIST .*"ftp:\/\/x"/);
+    expect(
+      loadConfig({ DATASYNC_TARGET_ALLOWLIST: 'https://ok.example:8443,host:8080' }).targets.allowlist,
+    ).toEqual(['https://ok.example:8443', 'host:8080']);
+  });
+
+  it('stops when DATASYNC_API_KEY is set but empty, instead of running without a key', () => {
+    expect(() => loadConfig({ DATASYNC_API_KEY: '' })).toThrow(/DATASYNC_API_KEY is set but empty/);
+    expect(() => loadConfig({ DATASYNC_API_KEY: '  ' })).toThrow(/DATASYNC_API_KEY is set but empty/);
+    expect(loadConfig({}).apiKey).toBeUndefined();
+  });
+
+  it('reads the served hosts and the cap on buffered bodies', () => {
+    expect(loadConfig({}).local).toMatchObject({
+      allowedHosts: [],
+      maxBufferedBytes: DEFAULTS.maxBufferedBytes,
+    });
+    const config = loadConfig({
+      DATASYNC_ALLOWED_HOSTS: 'Dev.Box, dev.box:7071',
+      DATASYNC_MAX_BUFFERED_BYTES: '1000',
+    });
+    expect(config.local).toMatchObject({ allowedHosts: ['dev.box', 'dev.box:7071'], maxBufferedBytes: 1000 });
+  });
 });

@@ -1,3 +1,4 @@
+import { parseJsonBody } from '../../shared/contract/envelope-codec';
 import { parseRetryRequest } from '../../shared/contract/retry-request';
 import { retryRequest } from '../helpers/fixtures';
 
@@ -56,11 +57,17 @@ describe('parseRetryRequest', () => {
     );
   });
 
-  it('names the missing stream and an offset that lost precision', () => {
-    const parsed = parseRetryRequest({ readAfterOffset: 2 ** 60 });
+  it('names the missing stream and an offset that is not an integer', () => {
+    const parsed = parseRetryRequest({ readAfterOffset: 1.5 });
     expect(!parsed.ok && parsed.problems).toEqual([
       'streamOCIDToRetry: required (or its alias streamToRetry)',
-      'readAfterOffset: is larger than 2^53 and lost precision in JSON; pass it as a decimal string',
+      'readAfterOffset: must be -1 or an offset (integer or decimal string)',
     ]);
+  });
+
+  it('takes an offset beyond 2^53 sent as a JSON number exactly', () => {
+    const body = parseJsonBody(Buffer.from('{"streamToRetry":"s","readAfterOffset":9007199254740993}'));
+    const parsed = parseRetryRequest(body);
+    expect(parsed.ok && parsed.value.readAfter).toBe(9007199254740993n);
   });
 });

@@ -32,4 +32,24 @@ describe('CachedSecretStore', () => {
     await new CachedSecretStore(inner, 60_000, clock).put('789', { value: 'Bearer a', origin: 'https://t' });
     expect(inner.puts).toBe(0);
   });
+
+  it('keeps at most its bound of names, dropping the least recently used', async () => {
+    const inner = new CountingSecretStore();
+    for (let i = 0; i < 5; i += 1) inner.values.set(`n${i}`, { value: `v${i}`, origin: 'https://t' });
+    const cache = new CachedSecretStore(inner, 60_000, clock, 3);
+    for (const name of ['n0', 'n1', 'n2', 'n0', 'n3', 'n4']) await cache.get(name);
+    expect(cache.size).toBe(3);
+    const reads = inner.gets;
+    await cache.get('n0');
+    expect(inner.gets).toBe(reads);
+    await cache.get('n1');
+    expect(inner.gets).toBe(reads + 1);
+  });
+
+  it('keeps no entry for a name that has no secret', async () => {
+    const inner = new CountingSecretStore();
+    const cache = new CachedSecretStore(inner, 60_000, clock);
+    for (let i = 0; i < 1000; i += 1) await cache.get(`unknown-${i}`);
+    expect(cache.size).toBe(0);
+  });
 });

@@ -1,3 +1,4 @@
+import { parseAllowlistEntry } from '../../shared/pipeline/target-allowlist';
 import { TargetPolicy } from '../../shared/pipeline/target-policy';
 
 describe('TargetPolicy', () => {
@@ -42,5 +43,44 @@ describe('TargetPolicy', () => {
   it('allows loopback in local development mode', () => {
     const local = new TargetPolicy({ allowlist: ['*'], allowPrivate: true });
     expect(local.refusalForUrl('http://127.0.0.1:9000/x')).toBeUndefined();
+  });
+
+  describe('allow-list entries', () => {
+    const allowing = (...allowlist: string[]) => new TargetPolicy({ allowlist, allowPrivate: false });
+
+    it('lets a bare host through on the default ports of http and https only', () => {
+      const policy = allowing('example.com');
+      expect(policy.refusalForUrl('http://example.com/x')).toBeUndefined();
+      expect(policy.refusalForUrl('https://example.com:443/x')).toBeUndefined();
+      expect(policy.refusalForUrl('http://example.com:6379/x')).toMatch(/DATASYNC_TARGET_ALLOWLIST/);
+      expect(policy.refusalForUrl('http://example.com:22/x')).toMatch(/DATASYNC_TARGET_ALLOWLIST/);
+      expect(policy.refusalForUrl('https://example.com:80/x')).toMatch(/DATASYNC_TARGET_ALLOWLIST/);
+    });
+
+    it('takes a scheme and a port: https://api.example.com:8443', () => {
+      const policy = allowing('https://api.example.com:8443');
+      expect(policy.refusalForUrl('https://api.example.com:8443/orders')).toBeUndefined();
+      expect(policy.refusalForUrl('http://api.example.com:8443/orders')).toMatch(/not allowed/);
+      expect(policy.refusalForUrl('https://api.example.com/orders')).toMatch(/not allowed/);
+    });
+
+    it('takes a scheme without a port (its default port) and a port without a scheme (both schemes)', () => {
+      expect(allowing('https://host.example').refusalForUrl('https://host.example/x')).toBeUndefined();
+      expect(allowing('https://host.example').refusalForUrl('http://host.example/x')).toMatch(/not allowed/);
+      expect(allowing('host.example:8080').refusalForUrl('http://host.example:8080/x')).toBeUndefined();
+      expect(allowing('host.example:8080').refusalForUrl('https://host.example:8080/x')).toBeUndefined();
+      expect(allowing('*.example.com:8443').refusalForUrl('https://a.example.com:8443/x')).toBeUndefined();
+    });
+
+    it.each([
+      'ftp://example.com',
+      'example.com/path',
+      'user@example.com',
+      'example.com:99999',
+      'exa mple.com',
+      '',
+    ])('reads "%s" as malformed', (entry) => {
+      expect(parseAllowlistEntry(entry)).toBeUndefined();
+    });
   });
 });

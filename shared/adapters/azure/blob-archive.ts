@@ -1,6 +1,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { StorageError } from '../../pipeline/errors';
 import type { Archive, ArchiveEntry } from '../../pipeline/ports';
+import { encodeEnvelope } from '../../contract/envelope-codec';
 import { archiveName } from '../archive-name';
 
 /** Unrecoverable error records as JSON blobs: `<stream>/<yyyy>/<mm>/<dd>/<offset>-<id>.json`. */
@@ -9,7 +10,7 @@ export class BlobArchive implements Archive {
 
   async put(entry: ArchiveEntry): Promise<string> {
     const name = archiveName(entry);
-    const text = JSON.stringify(entry.record, null, 2);
+    const text = encodeEnvelope(entry.record, 2);
     try {
       await this.container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), {
         blobHTTPHeaders: { blobContentType: 'application/json' },

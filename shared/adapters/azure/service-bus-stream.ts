@@ -7,6 +7,7 @@ import type {
 } from '@azure/service-bus';
 import Long from 'long';
 import type { Envelope } from '../../contract/envelope';
+import { decodeEnvelope, encodeEnvelope } from '../../contract/envelope-codec';
 import type { Offset } from '../../contract/offset';
 import { StorageError, StreamNotFoundError } from '../../pipeline/errors';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
@@ -141,7 +142,8 @@ export class ServiceBusStream implements StreamStore {
 
   private toMessage(stream: string, envelope: Envelope): ServiceBusMessage {
     const message: ServiceBusMessage = {
-      body: envelope,
+      // As text, so numbers keep every digit (the SDK would encode an object with JSON.stringify).
+      body: encodeEnvelope(envelope),
       contentType: 'application/json',
       messageId: envelope.id,
       applicationProperties: {
@@ -189,7 +191,7 @@ function toRecord(stream: string, message: ServiceBusReceivedMessage): StreamRec
   return {
     stream,
     offset: sequenceNumberOf(message),
-    body: message.body as Envelope,
+    body: typeof message.body === 'string' ? decodeEnvelope(message.body) : (message.body as Envelope),
     enqueuedAt: message.enqueuedTimeUtc ?? new Date(0),
   };
 }

@@ -2,6 +2,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StorageError } from '../../pipeline/errors';
 import type { Archive, ArchiveEntry } from '../../pipeline/ports';
+import { encodeEnvelope } from '../../contract/envelope-codec';
 import { archiveName } from '../archive-name';
 
 /** Unrecoverable error records as JSON files: `<dir>/<stream>/<yyyy>/<mm>/<dd>/<offset>-<id>.json`. */
@@ -13,7 +14,7 @@ export class FileArchive implements Archive {
     try {
       await mkdir(join(file, '..'), { recursive: true });
       const partial = `${file}.partial`;
-      await writeFile(partial, JSON.stringify(entry.record, null, 2));
+      await writeFile(partial, encodeEnvelope(entry.record, 2), { mode: 0o600 });
       await rename(partial, file);
     } catch (error) {
       throw new StorageError(`could not archive to ${file}: ${(error as Error).message}`, { cause: error });

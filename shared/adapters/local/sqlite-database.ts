@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -7,7 +7,12 @@ import { dirname } from 'node:path';
  * committed append survives a power cut (a 202 means durable), schema created on first use.
  */
 export function openDatabase(file: string, options: { exclusive?: boolean } = {}): Database.Database {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Owner-only; SQLite gives its -wal and -shm files the database file's mode.
+    closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
+  }
   const db = new Database(file);
   if (options.exclusive) takeOwnership(db, file);
   db.pragma('journal_mode = WAL');

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Envelope } from '../../contract/envelope';
+import { decodeEnvelope } from '../../contract/envelope-codec';
 import type { DeliveryQueue } from '../../pipeline/delivery-loop';
 import type { StreamRecord } from '../../pipeline/ports';
 
@@ -73,7 +73,7 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
       max,
     ) as ReadyRow[];
     return rows.map((row) => {
-      const body = JSON.parse(row.body) as Envelope;
+      const body = decodeEnvelope(row.body);
       return {
         stream: this.mainStream,
         offset: row.offset,

@@ -101,7 +101,7 @@ export class SqliteSecretStore implements SecretStore {
 export function loadOrCreateKey(keyFile: string, fromEnv?: Buffer): Buffer {
   if (fromEnv) return fromEnv;
   if (existsSync(keyFile)) return Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64');
-  mkdirSync(dirname(keyFile), { recursive: true });
+  mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   writeFileSync(keyFile, key.toString('base64'), { mode: 0o600, flag: 'wx' });
   return key;

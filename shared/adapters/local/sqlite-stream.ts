@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Envelope } from '../../contract/envelope';
+import { decodeEnvelope, encodeJson } from '../../contract/envelope-codec';
 import type { Offset } from '../../contract/offset';
 import { StorageError } from '../../pipeline/errors';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
@@ -78,7 +79,7 @@ export class SqliteStream implements StreamStore {
       const now = Date.now();
       const appended = items.map((item) => {
         offset += 1n;
-        this.statements.insert.run(stream, offset, JSON.stringify(item.body), now);
+        this.statements.insert.run(stream, offset, encodeJson(item.body), now);
         return { stream, id: item.id, offset, body: item.body };
       });
       this.statements.upsertLast.run(stream, offset);
@@ -180,7 +181,7 @@ function toRecord(stream: string, row: MessageRow): StreamRecord {
   return {
     stream,
     offset: row.offset,
-    body: JSON.parse(row.body) as Envelope,
+    body: decodeEnvelope(row.body),
     enqueuedAt: new Date(Number(row.enqueued_at)),
   };
 }

@@ -1,0 +1,56 @@
+import { redact, REDACTED } from '../../shared/pipeline/redact';
+
+const token = 'eyJhbGciOiJIUzI1NiJ9.s3cr3t-T0ken/with+chars=';
+const credential = `Bearer ${token}`;
+
+describe('redact', () => {
+  it.each([
+    ['verbatim token', token],
+    ['whole header value', credential],
+    ['JSON-escaped', JSON.stringify(credential).slice(1, -1).replace(/\//g, '\\/')],
+    ['JSON-escaped token with quotes', JSON.stringify({ auth: credential })],
+    ['URL-encoded', encodeURIComponent(credential)],
+    ['form-encoded', encodeURIComponent(credential).replace(/%20/g, '+')],
+    ['base64 of the header value', Buffer.from(credential).toString('base64')],
+    [
+      'base64 inside a longer text',
+      Buffer.from(`x-echo: {"authorization":"${credential}"}`).toString('base64'),
+    ],
+    ['base64url', Buffer.from(`ab${token}`).toString('base64url')],
+    ['lower-cased', credential.toLowerCase()],
+    ['upper-cased', token.toUpperCase()],
+  ])('removes the credential %s', (_name, echoed) => {
+    const text = redact(`error: ${echoed} was refused`, credential);
+    expect(text).toContain(REDACTED);
+    for (const piece of [token, token.toLowerCase(), token.slice(0, 16), 'czNjcjN0LVQwa2Vu']) {
+      expect(text.toLowerCase()).not.toContain(piece.toLowerCase());
+    }
+  });
+
+  it('removes a JSON-escaped slash form of the token', () => {
+    const escaped = token.replace(/\//g, '\\/');
+    expect(redact(`{"echo":"${escaped}"}`, credential)).toBe(`{"echo":"${REDACTED}"}`);
+  });
+
+  it('removes a token cut off at the end of the text', () => {
+    const body = `denied for ${credential}`;
+    const excerpt = body.slice(0, body.length - 10);
+    const text = redact(excerpt, credential);
+    expect(text).toBe(`denied for ${REDACTED}`);
+  });
+
+  it('redacts before truncating, so no part of the token is left at the cut', () => {
+    const body = `${'x'.repeat(500)}${credential}`;
+    expect(redact(body, credential).slice(0, 512)).toBe(`${'x'.repeat(500)}${REDACTED}`);
+  });
+
+  it('removes the decoded user:password of a Basic credential', () => {
+    const basic = `Basic ${Buffer.from('alice:pa55word-long').toString('base64')}`;
+    expect(redact('bad login alice:pa55word-long', basic)).toBe(`bad login ${REDACTED}`);
+  });
+
+  it('leaves text without the credential alone', () => {
+    expect(redact('404 not found', credential)).toBe('404 not found');
+    expect(redact('anything', undefined)).toBe('anything');
+  });
+});
