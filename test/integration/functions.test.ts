@@ -11,6 +11,8 @@ import { embeddedRuntime } from '../helpers/embedded-runtime';
 import { envelope, retryRequest, syncRequest } from '../helpers/fixtures';
 import { TargetServer } from '../helpers/target-server';
 
+const BACKOFF = { autoRetries: 0, baseDelayMs: 1000, maxDelayMs: 60_000 };
+
 const AZURE_ENV = {
   ServiceBusConnection__fullyQualifiedNamespace: 'example.servicebus.windows.net',
   DATASYNC_KEYVAULT_URL: 'https://example-kv.vault.azure.net',
@@ -153,7 +155,7 @@ describe('function handlers', () => {
 
   it('read delivers the message and records where it came from on failure', async () => {
     target.reply('/missing', { status: 404 });
-    const handler = readFunction(() => embeddedRuntime(pipeline), { queueName: 'datasync', ordering: true })
+    const handler = readFunction(() => embeddedRuntime(pipeline), { queueName: 'datasync', ordering: true, backoff: BACKOFF })
       .handler as ServiceBusQueueHandler;
     await handler(envelope(`${target.url}/ok`), context);
     await handler(envelope(`${target.url}/missing`), context);
@@ -165,7 +167,7 @@ describe('function handlers', () => {
 
   it('read throws when the outcome cannot be made durable, so the host abandons the message', async () => {
     target.reply('/missing', { status: 404 });
-    const handler = readFunction(() => embeddedRuntime(pipeline), { queueName: 'datasync', ordering: true })
+    const handler = readFunction(() => embeddedRuntime(pipeline), { queueName: 'datasync', ordering: true, backoff: BACKOFF })
       .handler as ServiceBusQueueHandler;
     pipeline.db.close();
     await expect(handler(envelope(`${target.url}/missing`), context)).rejects.toThrow(/could not append/);
