@@ -33,6 +33,8 @@ export interface HttpApiDeps {
   dispatch: DispatchDeps;
   status: () => Promise<StatusReport>;
   maxBodyBytes: number;
+  /** Each retry call starts no delivery after `budgetMs`, with at most `concurrency` under way (see `replay`). */
+  replay?: { budgetMs: number; concurrency: number };
   /** Called after a key was released or skipped: held messages may go now. */
   onRelease?: () => void;
   /** Required in `x-functions-key` when set (local mode; Azure checks its own function keys). */
@@ -74,7 +76,8 @@ export class HttpApi {
     return this.guarded(request, async (body) => {
       const parsed = parseRetryRequest(body);
       if (!parsed.ok) throw new ValidationError(parsed.problems);
-      return { status: 200, body: summaryToJson(await replay(this.deps.dispatch, parsed.value)) };
+      const summary = await replay(this.deps.dispatch, parsed.value, this.deps.replay);
+      return { status: 200, body: summaryToJson(summary) };
     });
   }
 

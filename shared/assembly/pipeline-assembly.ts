@@ -81,6 +81,7 @@ export class PipelineAssembly {
       status,
       onRelease,
       maxBodyBytes: this.config.limits.maxBodyBytes,
+      replay: { budgetMs: this.config.replayBudgetMs, concurrency: this.config.dispatch.concurrency },
       apiKey: this.config.apiKey,
       log,
     });
