@@ -5,7 +5,7 @@ import { fromHttpRequest } from './converters/from-http-request';
 import { toHttpResponse } from './converters/to-http-response';
 import type { Runtime } from './runtime';
 
-type Endpoint = (api: HttpApi, request: ApiRequest) => Promise<ApiResponse>;
+type Endpoint = (api: HttpApi, request: ApiRequest, params: Record<string, string>) => Promise<ApiResponse>;
 
 function httpFunction(
   runtime: () => Runtime,
@@ -19,18 +19,24 @@ function httpFunction(
     authLevel: 'function',
     handler: async (request: HttpRequest, context: InvocationContext) => {
       const api = runtime().api(contextLogger(context));
-      return toHttpResponse(await endpoint(api, await fromHttpRequest(request)));
+      return toHttpResponse(await endpoint(api, await fromHttpRequest(request), request.params));
     },
   };
 }
 
-/** `POST /api/stream/sync`, `POST /api/stream/retry`, `GET /api/stream/status`; all need a function key. */
-export function httpFunctions(
-  runtime: () => Runtime,
-): Record<'sync' | 'retry' | 'status', HttpFunctionOptions> {
+export type HttpFunctionName = 'sync' | 'retry' | 'status' | 'message' | 'keys' | 'releaseKey' | 'skipKey';
+
+/** Every endpoint of the API (see docs/openapi.yaml); all need a function key. */
+export function httpFunctions(runtime: () => Runtime): Record<HttpFunctionName, HttpFunctionOptions> {
   return {
     sync: httpFunction(runtime, ['POST'], 'stream/sync', (api, request) => api.sync(request)),
     retry: httpFunction(runtime, ['POST'], 'stream/retry', (api, request) => api.retry(request)),
     status: httpFunction(runtime, ['GET'], 'stream/status', (api, request) => api.status(request)),
+    message: httpFunction(runtime, ['GET'], 'messages/{id}', (api, request, params) =>
+      api.message(request, params.id ?? ''),
+    ),
+    keys: httpFunction(runtime, ['GET'], 'keys', (api, request) => api.keys(request)),
+    releaseKey: httpFunction(runtime, ['POST'], 'keys/release', (api, request) => api.release(request)),
+    skipKey: httpFunction(runtime, ['POST'], 'keys/skip', (api, request) => api.skip(request)),
   };
 }

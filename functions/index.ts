@@ -13,14 +13,15 @@ const config = loadConfig({ DATASYNC_MODE: 'azure', ...process.env });
 let runtime: Runtime | undefined;
 const getRuntime = () => (runtime ??= createAzureRuntime(config));
 
-const http = httpFunctions(getRuntime);
-app.http('sync', http.sync);
-app.http('retry', http.retry);
-app.http('status', http.status);
+for (const [name, options] of Object.entries(httpFunctions(getRuntime))) app.http(name, options);
 app.hook.appTerminate(async () => {
   await runtime?.close();
 });
 app.serviceBusQueue(
   'read',
-  readFunction(getRuntime, { queueName: config.mainStream, ordering: config.azure?.ordering ?? true }),
+  readFunction(getRuntime, {
+    queueName: config.mainStream,
+    ordering: config.azure?.ordering ?? true,
+    backoff: config.retry,
+  }),
 );

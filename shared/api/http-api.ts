@@ -43,6 +43,8 @@ export interface HttpApiDeps {
   maxBodyBytes: number;
   /** Pause and resume of target origins, where the host supports it (the local host). */
   targets?: TargetControl;
+  /** Each retry call starts no delivery after `budgetMs`, with at most `concurrency` under way (see `replay`). */
+  replay?: { budgetMs: number; concurrency: number };
   /** Called after a key was released or skipped: held messages may go now. */
   onRelease?: () => void;
   /** Required in `x-functions-key` when set (local mode; Azure checks its own function keys). */
@@ -84,7 +86,8 @@ export class HttpApi {
     return this.guarded(request, async (body) => {
       const parsed = parseRetryRequest(body);
       if (!parsed.ok) throw new ValidationError(parsed.problems);
-      return { status: 200, body: summaryToJson(await replay(this.deps.dispatch, parsed.value)) };
+      const summary = await replay(this.deps.dispatch, parsed.value, this.deps.replay);
+      return { status: 200, body: summaryToJson(summary) };
     });
   }
 

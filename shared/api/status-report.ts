@@ -2,9 +2,10 @@
 export interface StatusReport {
   streams: Array<{
     stream: string;
-    lastOffset: number | string;
-    /** Records kept on the stream (history, not backlog). */
-    retained: number;
+    /** Where the backend knows it cheaply (the embedded one; on Azure see the queue metrics). */
+    lastOffset?: number | string;
+    /** Records kept on the stream (history, not backlog); where the backend knows it cheaply. */
+    retained?: number;
     errorStream?: boolean;
     unrecoverable?: boolean;
     /** Failures on this stream not handled yet (not delivered, skipped or superseded): drop to 0 once replayed. */
@@ -14,18 +15,19 @@ export interface StatusReport {
   }>;
   consumer: {
     stream: string;
-    /** Accepted messages not delivered yet (held ones included). */
-    backlog: number;
+    /** Accepted messages not delivered yet (held ones included); null where not counted cheaply (Azure: the queue's ActiveMessages metric). */
+    backlog: number | null;
     inFlight: number;
     scheduledRetries: number;
   };
   heldKeys: { keys: number; messages: number; oldestSince?: string };
   /** Calls that reached the secret store behind its cache since the start. */
   secretStoreCalls: { reads: number; writes: number };
+  /** Per target origin: in flight in this process (on Azure: this instance); `queued` where the backend counts it. */
   targets: Array<{
     origin: string;
     inFlight: number;
-    queued: number;
+    queued?: number;
     /** Calls allowed in flight now (adaptive). */
     limit?: number;
     /** `closed` (flowing), `open` (breaker: no calls), `halfOpen` (one probe), `throttled` (Retry-After), `paused`. */
@@ -38,7 +40,8 @@ export interface StatusReport {
   recentFailures: Array<{
     id: string;
     stream: string;
-    offset: number | string;
+    /** Absent where the backend did not say (Service Bus sends). */
+    offset?: number | string;
     target: string;
     attempt: number;
     reason?: string;

@@ -97,6 +97,7 @@ export class PipelineAssembly {
       status,
       ...local,
       maxBodyBytes: this.config.limits.maxBodyBytes,
+      replay: { budgetMs: this.config.replayBudgetMs, concurrency: this.config.dispatch.concurrency },
       apiKey: this.config.apiKey,
       log,
     });

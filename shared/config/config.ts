@@ -35,6 +35,8 @@ export const DEFAULTS = {
   breakerThreshold: 5,
   breakerOpenMs: 5_000,
   idempotencyWindowHours: 24,
+  stateTable: 'datasyncstate',
+  replayBudgetMs: 60_000,
 } as const;
 
 /** The Functions binding's connection settings (identity-based first, connection string as fallback). */
@@ -45,6 +47,8 @@ export interface AzureConfig {
   serviceBus: { fullyQualifiedNamespace?: string; connectionString?: string };
   keyVaultUrl: string;
   archive: { accountUrl?: string; connectionString?: string; container: string };
+  /** Message states: a table in the archive's storage account. */
+  stateTable: { url?: string; connectionString?: string; name: string };
   alertTopic: string;
   secretPrefix: string;
   /** Sessions on the main queue: per-streamKey order. */
@@ -72,6 +76,8 @@ export interface Config {
   };
   /** A key held longer than this raises an alert. */
   heldAlertMs: number;
+  /** A retry call starts no new delivery after this long and answers its progress (HTTP front ends cut at 230 s). */
+  replayBudgetMs: number;
   /** How long an ingest `Idempotency-Key` is remembered. */
   idempotencyWindowMs: number;
   retry: RetryPolicy;
@@ -135,6 +141,8 @@ export const CONFIG_KEYS = [
   'DATASYNC_IDEMPOTENCY_WINDOW_HOURS',
   'DATASYNC_BREAKER_THRESHOLD',
   'DATASYNC_BREAKER_OPEN_MS',
+  'DATASYNC_STATE_TABLE',
+  'DATASYNC_REPLAY_BUDGET_MS',
 ] as const;
 
 /** Builds the one configuration object from the environment; throws ConfigError naming the variable. */
@@ -189,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       },
     },
     heldAlertMs: read.int('DATASYNC_HELD_ALERT_MINUTES', DEFAULTS.heldAlertMinutes, 0) * 60_000,
+    replayBudgetMs: read.int('DATASYNC_REPLAY_BUDGET_MS', DEFAULTS.replayBudgetMs, 1000, 200_000),
     idempotencyWindowMs:
       read.positiveInt('DATASYNC_IDEMPOTENCY_WINDOW_HOURS', DEFAULTS.idempotencyWindowHours) * 3600_000,
     retry: {
@@ -246,10 +255,25 @@ function readAzure(read: EnvReader): AzureConfig {
       connectionString: accountUrl ? undefined : archiveConnection,
       container: read.string('DATASYNC_ARCHIVE_CONTAINER', DEFAULTS.archiveContainer),
     },
+    stateTable: {
+      // The same account's table endpoint: https://<account>.blob.core… → https://<account>.table.core…
+      ...(accountUrl
+        ? { url: accountUrl.replace('.blob.', '.table.') }
+        : { connectionString: archiveConnection }),
+      name: stateTableName(read),
+    },
     alertTopic: read.string('DATASYNC_ALERT_TOPIC', DEFAULTS.alertTopic),
     secretPrefix,
     ordering: read.boolean('DATASYNC_ORDERING', true),
   };
+}
+
+function stateTableName(read: EnvReader): string {
+  const name = read.string('DATASYNC_STATE_TABLE', DEFAULTS.stateTable);
+  if (!/^[A-Za-z][A-Za-z0-9]{2,62}$/.test(name)) {
+    throw new ConfigError('DATASYNC_STATE_TABLE must be 3-63 letters and digits, starting with a letter');
+  }
+  return name;
 }
 
 function httpsUrl(read: EnvReader, name: string): string {

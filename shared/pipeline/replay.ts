@@ -1,6 +1,6 @@
 import type { RetryRequest } from '../contract/retry-request';
 import { BEFORE_OLDEST, type Offset } from '../contract/offset';
-import { dispatch, type DispatchDeps } from './dispatch';
+import { dispatch, type DispatchDeps, type Outcome } from './dispatch';
 import { ALERT_STREAM } from './error-routing';
 import { StreamNotFoundError, ValidationError } from './errors';
 import { KeyedRunner } from './keyed-runner';
@@ -20,6 +20,20 @@ export interface ReplaySummary {
   replayableMessages?: number;
 }
 
+export interface ReplayOptions {
+  /**
+   * Wall-clock budget of one call: no delivery starts after it (those under way finish), and the
+   * answer says how far the call got. HTTP front ends cut a request at 230 s.
+   */
+  budgetMs?: number;
+  /** Deliveries under way at once: what a spent budget may still leave running. */
+  concurrency?: number;
+  clock?: () => number;
+}
+
+/** A record whose delivery was not started because the call's budget was spent. */
+const NOT_STARTED = 'notStarted' as const;
+
 export class ReplayInterruptedError extends Error {
   constructor(
     readonly summary: ReplaySummary,
@@ -38,7 +52,13 @@ export class ReplayInterruptedError extends Error {
  * back to the same stream during the pass waits for the next pass, so a loop until `endOfStream`
  * calls each failing message once. The replayed stream keeps its records (it is a log).
  */
-export async function replay(deps: DispatchDeps, request: RetryRequest): Promise<ReplaySummary> {
+export async function replay(
+  deps: DispatchDeps,
+  request: RetryRequest,
+  options: ReplayOptions = {},
+): Promise<ReplaySummary> {
+  const clock = options.clock ?? Date.now;
+  const deadline = clock() + (options.budgetMs ?? Infinity);
   if (request.stream === ALERT_STREAM) {
     throw new ValidationError([
       `streamOCIDToRetry: ${ALERT_STREAM} holds alerts, not sync messages; it cannot be replayed`,
@@ -76,13 +96,21 @@ export async function replay(deps: DispatchDeps, request: RetryRequest): Promise
   }
   const routing = deps.routing.withOverrides(request.errorMapping);
   const runner = new KeyedRunner();
+  const slot = limiter(options.concurrency ?? Infinity);
   const outcomes = await Promise.allSettled(
     records.map((record) =>
       replayable.has(record.body.id)
-        ? runner.run(record.body.streamKey, () => dispatch(deps, record, { routing }))
+        ? runner.run(record.body.streamKey, () =>
+            slot(
+              (): Promise<Outcome | typeof NOT_STARTED> =>
+                clock() >= deadline ? Promise.resolve(NOT_STARTED) : dispatch(deps, record, { routing }),
+            ),
+          )
         : Promise.resolve(undefined),
     ),
   );
+  // Past the first record not started, `lastReadOffset` stays put; deliveries made there still count.
+  let stopped = false;
   for (const [index, outcome] of outcomes.entries()) {
     if (outcome.status === 'rejected') {
       summary.endOfStream = false;
@@ -97,9 +125,15 @@ export async function replay(deps: DispatchDeps, request: RetryRequest): Promise
       });
       throw new ReplayInterruptedError(summary, { cause: outcome.reason });
     }
-    summary.lastReadOffset = (records[index] as { offset: Offset }).offset;
-    if (outcome.value === undefined) summary.skippedMessages += 1;
-    else if (outcome.value.kind === 'delivered') summary.processedmessages += 1;
+    if (outcome.value === NOT_STARTED) {
+      stopped = true;
+      summary.endOfStream = false;
+      continue;
+    }
+    if (!stopped) summary.lastReadOffset = (records[index] as { offset: Offset }).offset;
+    if (outcome.value === undefined) {
+      if (!stopped) summary.skippedMessages += 1;
+    } else if (outcome.value.kind === 'delivered') summary.processedmessages += 1;
     else summary.failedMessages += 1;
   }
   await deps.states.saveReplayPass(request.stream, {
@@ -115,6 +149,24 @@ export async function replay(deps: DispatchDeps, request: RetryRequest): Promise
     failed: summary.failedMessages,
     skipped: summary.skippedMessages,
     endOfStream: summary.endOfStream,
+    ...(stopped ? { stoppedBy: 'budget' } : {}),
   });
   return summary;
+}
+
+/** Runs at most `max` tasks at once; a finished task hands its slot to the next in line. */
+function limiter(max: number) {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    if (active < max) active += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active -= 1;
+    }
+  };
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,21 +8,26 @@ import { join } from 'node:path';
 const ACCOUNT = 'devstoreaccount1';
 const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
-/** The Azurite blob service on a free port, data in a temp folder, for one test file. */
+/** One Azurite service (blob by default, or table) on a free port, data in a temp folder, for one test file. */
 export class Azurite {
   connectionString = '';
   private child: ChildProcess | undefined;
   private readonly location = mkdtempSync(join(tmpdir(), 'azurite-'));
 
+  constructor(private readonly service: 'blob' | 'table' = 'blob') {}
+
   async start(): Promise<this> {
-    const bin = join(__dirname, '..', '..', 'node_modules', '.bin', 'azurite-blob');
+    const service = this.service;
+    // The blob service reports the port it took for port 0; the table service does not, so it gets a free one.
+    const requested = service === 'blob' ? 0 : await freePort();
+    const bin = join(__dirname, '..', '..', 'node_modules', '.bin', `azurite-${service}`);
     const child = spawn(
       bin,
       [
-        '--blobHost',
+        `--${service}Host`,
         '127.0.0.1',
-        '--blobPort',
-        '0',
+        `--${service}Port`,
+        String(requested),
         '--location',
         this.location,
         '--skipApiVersionCheck',
@@ -35,7 +41,7 @@ export class Azurite {
       const timer = setTimeout(() => reject(new Error(`azurite did not start: ${output}`)), 20_000);
       child.stdout?.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        const match = /listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+        const match = /(?:listens on http:\/\/|successfully started on )127\.0\.0\.1:([1-9]\d*)/.exec(output);
         if (match?.[1]) {
           clearTimeout(timer);
           resolve(match[1]);
@@ -45,7 +51,7 @@ export class Azurite {
     });
     this.connectionString =
       `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};` +
-      `BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`;
+      `${service === 'blob' ? 'Blob' : 'Table'}Endpoint=http://127.0.0.1:${port}/${ACCOUNT};`;
     return this;
   }
 
@@ -58,4 +64,15 @@ export class Azurite {
     }
     rmSync(this.location, { recursive: true, force: true });
   }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

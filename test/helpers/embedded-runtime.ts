@@ -8,6 +8,10 @@ export function embeddedRuntime(pipeline: EmbeddedPipeline): Runtime {
     mainStream: 'datasync',
     close: async () => undefined,
     dispatch: (log) => ({ ...pipeline.dispatchDeps, log }),
+    admit: async () => 'deliver',
+    backOff: async () => {
+      throw new Error('the embedded pipeline has no delayed re-attempts');
+    },
     api: (log) =>
       new HttpApi({
         populate: { ...pipeline.populateDeps, log },

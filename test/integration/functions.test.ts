@@ -11,6 +11,8 @@ import { embeddedRuntime } from '../helpers/embedded-runtime';
 import { envelope, retryRequest, syncRequest } from '../helpers/fixtures';
 import { TargetServer } from '../helpers/target-server';
 
+const BACKOFF = { autoRetries: 0, baseDelayMs: 1000, maxDelayMs: 60_000 };
+
 const AZURE_ENV = {
   ServiceBusConnection__fullyQualifiedNamespace: 'example.servicebus.windows.net',
   DATASYNC_KEYVAULT_URL: 'https://example-kv.vault.azure.net',
@@ -45,6 +47,14 @@ describe('function registrations (functions/index.ts)', () => {
     expect(http.sync).toMatchObject({ methods: ['POST'], route: 'stream/sync', authLevel: 'function' });
     expect(http.retry).toMatchObject({ methods: ['POST'], route: 'stream/retry', authLevel: 'function' });
     expect(http.status).toMatchObject({ methods: ['GET'], route: 'stream/status', authLevel: 'function' });
+    expect(http.message).toMatchObject({ methods: ['GET'], route: 'messages/{id}', authLevel: 'function' });
+    expect(http.keys).toMatchObject({ methods: ['GET'], route: 'keys', authLevel: 'function' });
+    expect(http.releaseKey).toMatchObject({
+      methods: ['POST'],
+      route: 'keys/release',
+      authLevel: 'function',
+    });
+    expect(http.skipKey).toMatchObject({ methods: ['POST'], route: 'keys/skip', authLevel: 'function' });
   });
 
   it('registers read as a Service Bus trigger on the main queue, with sessions when ordering is on', async () => {
@@ -153,8 +163,11 @@ describe('function handlers', () => {
 
   it('read delivers the message and records where it came from on failure', async () => {
     target.reply('/missing', { status: 404 });
-    const handler = readFunction(() => embeddedRuntime(pipeline), { queueName: 'datasync', ordering: true })
-      .handler as ServiceBusQueueHandler;
+    const handler = readFunction(() => embeddedRuntime(pipeline), {
+      queueName: 'datasync',
+      ordering: true,
+      backoff: BACKOFF,
+    }).handler as ServiceBusQueueHandler;
     await handler(envelope(`${target.url}/ok`), context);
     await handler(envelope(`${target.url}/missing`), context);
     expect(target.calls.map((call) => call.path)).toEqual(['/ok', '/missing']);
@@ -165,8 +178,11 @@ describe('function handlers', () => {
 
   it('read throws when the outcome cannot be made durable, so the host abandons the message', async () => {
     target.reply('/missing', { status: 404 });
-    const handler = readFunction(() => embeddedRuntime(pipeline), { queueName: 'datasync', ordering: true })
-      .handler as ServiceBusQueueHandler;
+    const handler = readFunction(() => embeddedRuntime(pipeline), {
+      queueName: 'datasync',
+      ordering: true,
+      backoff: BACKOFF,
+    }).handler as ServiceBusQueueHandler;
     pipeline.db.close();
     await expect(handler(envelope(`${target.url}/missing`), context)).rejects.toThrow(/could not append/);
     pipeline.close = () => pipeline.target.close();

@@ -1,7 +1,6 @@
 import Long from 'long';
-import { ServiceBusStatus } from '../../shared/adapters/azure/service-bus-status';
 import { ServiceBusStream } from '../../shared/adapters/azure/service-bus-stream';
-import { StorageError } from '../../shared/pipeline/errors';
+import { StorageError, ValidationError } from '../../shared/pipeline/errors';
 import { FakeServiceBus } from '../helpers/fake-service-bus';
 import { envelope } from '../helpers/fixtures';
 
@@ -107,38 +106,67 @@ describe('ServiceBusStream', () => {
     expect(error).toBeInstanceOf(StorageError);
     expect((error as Error).message).toMatch(/\(\d of 6 were already sent\): ServiceBusy/);
   });
-});
 
-describe('ServiceBusStatus', () => {
-  it('counts active and dead-lettered messages by peeking, and does not peek a session queue', async () => {
-    const bus = new FakeServiceBus().createQueue('main', { sessions: true }).createQueue('errors');
-    bus.peekLimit = 2;
+  it('refuses to read the session-enabled main queue from an offset, as a bad request', async () => {
+    const bus = new FakeServiceBus().createQueue('main', { sessions: true });
     const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']) });
-    await stream.append(
-      'errors',
-      Array.from({ length: 5 }, (_, i) => envelope(`https://t/${i}`)),
-    );
-    const dead = bus.queues.get('main')!.deadLetters;
-    dead.push({
-      sequenceNumber: Long.fromNumber(9),
-      message: { body: {} },
-      state: 'active',
-      enqueuedTimeUtc: new Date(),
-    });
-    const depths = await new ServiceBusStatus(bus, 4).depths(
-      ['main', 'errors', 'missing'],
-      new Set(['main']),
-    );
-    expect(depths).toEqual([
-      { queue: 'main', active: null, deadLettered: 1, capped: false },
-      { queue: 'errors', active: 4, deadLettered: 0, capped: true },
-      {
-        queue: 'missing',
-        active: null,
-        deadLettered: 0,
-        capped: false,
-        error: expect.stringMatching(/could not be found/),
+    await expect(stream.exists('main')).rejects.toThrow(ValidationError);
+    await expect(stream.readAfter('main', -1n, 5)).rejects.toThrow(/session-enabled main queue/);
+  });
+
+  it('cuts the excerpt and detail of an error record too large for its queue, keeping the payload whole', async () => {
+    const bus = new FakeServiceBus().createQueue('errors');
+    bus.batchBytes = 8 * 1024;
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    const payload = { text: 'p'.repeat(5000) };
+    const record = envelope('https://t/x', {
+      streamMessage: {
+        targetRestApi: 'https://t/x',
+        targetRestApiOperation: 'PUT',
+        targetRestApiPayload: payload,
       },
-    ]);
+      failure: {
+        reason: 'http',
+        status: 500,
+        responseExcerpt: 'e'.repeat(512),
+        detail: 'd'.repeat(6000),
+        routedBy: '5xx',
+        at: new Date().toISOString(),
+        from: { stream: 'datasync', offset: '1' },
+      },
+    });
+    const small = envelope('https://t/y');
+    await stream.append('errors', [small, record]);
+
+    const [first, second] = await stream.readAfter('errors', -1n, 10);
+    expect(first?.body).toEqual(small);
+    expect(second?.body.streamMessage).toEqual(record.streamMessage);
+    expect(second?.body.failure).toMatchObject({ reason: 'http', status: 500, routedBy: '5xx' });
+    expect(second?.body.failure?.detail).toMatch(/^d{256} \[truncated: the error record was too large/);
+    expect(second?.body.failure?.responseExcerpt).toMatch(/^e{256} \[truncated/);
+  });
+
+  it('refuses a message whose payload alone is too large for the queue, naming it', async () => {
+    const bus = new FakeServiceBus().createQueue('errors');
+    bus.batchBytes = 4 * 1024;
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    const record = envelope('https://t/x', {
+      streamMessage: {
+        targetRestApi: 'https://t/x',
+        targetRestApiOperation: 'PUT',
+        targetRestApiPayload: 'p'.repeat(5000),
+      },
+      failure: {
+        reason: 'http',
+        status: 500,
+        routedBy: '5xx',
+        at: new Date().toISOString(),
+        from: { stream: 'datasync', offset: '1' },
+      },
+    });
+    await expect(stream.append('errors', [record])).rejects.toThrow(
+      new RegExp(`message ${record.id} is larger than a Service Bus message may be`),
+    );
+    expect(bus.queues.get('errors')?.messages).toEqual([]);
   });
 });

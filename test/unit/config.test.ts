@@ -32,8 +32,10 @@ describe('loadConfig', () => {
       alertTopic: 'datasync-alerts',
       secretPrefix: 'ds-',
       ordering: true,
+      stateTable: { url: 'https://acct.table.core.windows.net', name: 'datasyncstate' },
     });
     expect(config.limits.maxSecretName).toBe(124);
+    expect(config.replayBudgetMs).toBe(60_000);
   });
 
   it.each([
@@ -41,6 +43,11 @@ describe('loadConfig', () => {
     [{ ...azureEnv, DATASYNC_KEYVAULT_URL: undefined }, /DATASYNC_KEYVAULT_URL is required/],
     [{ ...azureEnv, DATASYNC_KEYVAULT_URL: 'http://kv' }, /DATASYNC_KEYVAULT_URL must be an https URL/],
     [{ ...azureEnv, DATASYNC_ORDERING: 'sometimes' }, /DATASYNC_ORDERING must be true or false/],
+    [{ ...azureEnv, DATASYNC_STATE_TABLE: 'state-table' }, /DATASYNC_STATE_TABLE must be 3-63 letters/],
+    [
+      { ...azureEnv, DATASYNC_REPLAY_BUDGET_MS: '300000' },
+      /DATASYNC_REPLAY_BUDGET_MS must be an integer from 1000 to 200000/,
+    ],
   ])('stops Azure mode on a missing or wrong setting (%j)', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
   });

@@ -9,7 +9,8 @@ import Long from 'long';
 import type { Envelope } from '../../contract/envelope';
 import { decodeEnvelope, encodeEnvelope } from '../../contract/envelope-codec';
 import type { Offset } from '../../contract/offset';
-import { StorageError, StreamNotFoundError } from '../../pipeline/errors';
+import { StorageError, StreamNotFoundError, ValidationError } from '../../pipeline/errors';
+import { fitErrorRecord } from './error-record-fit';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
 
 type Sender = Pick<ServiceBusSender, 'createMessageBatch' | 'sendMessages' | 'scheduleMessages' | 'close'>;
@@ -57,12 +58,16 @@ export class ServiceBusStream implements StreamStore {
       for (const envelope of messages) {
         const message = this.toMessage(stream, envelope);
         if (batch.tryAddMessage(message)) continue;
-        if (batch.count === 0) throw new Error(`message ${envelope.id} is larger than a Service Bus batch`);
-        await sender.sendMessages(batch);
-        sent += batch.count;
-        batch = await sender.createMessageBatch();
-        if (!batch.tryAddMessage(message))
-          throw new Error(`message ${envelope.id} is larger than a Service Bus batch`);
+        if (batch.count > 0) {
+          await sender.sendMessages(batch);
+          sent += batch.count;
+          batch = await sender.createMessageBatch();
+        }
+        const empty = batch;
+        const fitting = fitErrorRecord(envelope, (candidate) =>
+          empty.tryAddMessage(this.toMessage(stream, candidate)),
+        );
+        if (!fitting) throw new Error(`message ${envelope.id} is larger than a Service Bus message may be`);
       }
       await sender.sendMessages(batch);
     } catch (error) {
@@ -75,15 +80,23 @@ export class ServiceBusStream implements StreamStore {
   }
 
   /**
-   * A Service Bus scheduled message: durable now, active in the queue at `at`. Its message id names
-   * the retry, or the main queue's duplicate detection would drop it as the message it retries.
+   * A Service Bus scheduled message: durable now, active in the queue at `at` (now or earlier: at
+   * once). Its message id names the retry (or re-send), or the main queue's duplicate detection would
+   * drop it as the message it repeats; sending the same id twice enqueues it once.
    */
-  async schedule(stream: string, message: Envelope, at: Date): Promise<void> {
+  async schedule(
+    stream: string,
+    message: Envelope,
+    at: Date,
+    options: { messageId?: string; properties?: Record<string, number> } = {},
+  ): Promise<void> {
     const sender = this.sender(stream);
     try {
+      const base = this.toMessage(stream, message);
       const scheduled = {
-        ...this.toMessage(stream, message),
-        messageId: `${message.id}-retry-${message.autoRetries ?? 0}`,
+        ...base,
+        messageId: options.messageId ?? `${message.id}-retry-${message.autoRetries ?? 0}`,
+        applicationProperties: { ...base.applicationProperties, ...options.properties },
       };
       await sender.scheduleMessages(scheduled, at);
     } catch (error) {
@@ -95,6 +108,11 @@ export class ServiceBusStream implements StreamStore {
 
   /** Pages through peeks until `max` active messages are found or a peek comes back empty. */
   async readAfter(stream: string, after: Offset, max: number): Promise<StreamRecord[]> {
+    if (this.options.sessionQueues.has(stream)) {
+      throw new ValidationError([
+        `streamOCIDToRetry: "${stream}" is the session-enabled main queue; it cannot be read from an offset (replay an error queue)`,
+      ]);
+    }
     const receiver = this.client.createReceiver(stream, { receiveMode: 'peekLock' });
     const records: StreamRecord[] = [];
     try {
