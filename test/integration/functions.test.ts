@@ -138,8 +138,8 @@ describe('function handlers', () => {
     });
   });
 
-  it('retry answers the four fields', async () => {
-    await pipeline.stream.append('datasync-error-503', [envelope(`${target.url}/a`)]);
+  it('retry answers the four fields and skippedMessages', async () => {
+    await pipeline.seedFailures('datasync-error-503', [envelope(`${target.url}/a`)]);
     const handler = http().retry.handler as HttpHandler;
     const response = await handler(
       post('https://app/api/stream/retry', retryRequest('datasync-error-503')),
@@ -147,7 +147,13 @@ describe('function handlers', () => {
     );
     expect(response).toEqual({
       status: 200,
-      jsonBody: { lastReadOffset: 0, processedmessages: 1, failedMessages: 0, endOfStream: true },
+      jsonBody: {
+        lastReadOffset: 0,
+        processedmessages: 1,
+        failedMessages: 0,
+        skippedMessages: 0,
+        endOfStream: true,
+      },
     });
   });
 
@@ -158,7 +164,8 @@ describe('function handlers', () => {
       new HttpRequest({ method: 'GET', url: 'https://app/api/stream/status' }),
       context,
     );
-    expect(response).toEqual({ status: 200, jsonBody: { streams: ['datasync'] } });
+    expect(response).toEqual({ status: 200, jsonBody: await pipeline.status() });
+    expect(response).toMatchObject({ jsonBody: { consumer: { backlog: 1 } } });
   });
 
   it('read delivers the message and records where it came from on failure', async () => {
@@ -176,7 +183,7 @@ describe('function handlers', () => {
     expect(logs.some((line) => line.includes('"event":"sync.failed"'))).toBe(true);
   });
 
-  it('read throws when the outcome cannot be made durable, so the host abandons the message', async () => {
+  it('read throws when not even a parked outcome can be recorded, so the host abandons the message', async () => {
     target.reply('/missing', { status: 404 });
     const handler = readFunction(() => embeddedRuntime(pipeline), {
       queueName: 'datasync',
@@ -184,7 +191,9 @@ describe('function handlers', () => {
       backoff: BACKOFF,
     }).handler as ServiceBusQueueHandler;
     pipeline.db.close();
-    await expect(handler(envelope(`${target.url}/missing`), context)).rejects.toThrow(/could not append/);
+    await expect(handler(envelope(`${target.url}/missing`), context)).rejects.toThrow(
+      /could not be recorded/,
+    );
     pipeline.close = () => pipeline.target.close();
   });
 });
