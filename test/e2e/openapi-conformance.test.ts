@@ -86,6 +86,35 @@ describe('docs/openapi.yaml describes what npm start answers', () => {
     await expectDocumented('GET', '/stream/status', 200);
   });
 
+  it('for message history, held keys and targets', async () => {
+    target.reply('/held', { status: 404 });
+    const sent = await call(
+      'POST',
+      '/stream/sync',
+      JSON.stringify([
+        syncRequest(`${target.url}/held`, { vaultSecretName: undefined }, 'k1'),
+        syncRequest(`${target.url}/held`, { vaultSecretName: undefined }, 'k1'),
+      ]),
+      { 'idempotency-key': 'conformance-1' },
+    );
+    const [head] = (sent.body as { messages: Array<{ id: string }> }).messages;
+    await host.waitFor('sync.failed');
+    const history = await call('GET', `/messages/${head?.id}`);
+    expect(history.status).toBe(200);
+    expect(spec.problems('GET', '/messages/{id}', 200, history.body)).toEqual([]);
+    const unknown = await call('GET', '/messages/no-such-id');
+    expect(spec.problems('GET', '/messages/{id}', unknown.status, unknown.body)).toEqual([]);
+    await expectDocumented('GET', '/keys', 200);
+    await expectDocumented('POST', '/keys/release', 200, { streamKey: 'k1' });
+    await expectDocumented('POST', '/keys/release', 404, { streamKey: 'k1' });
+    await expectDocumented('POST', '/keys/skip', 400, {});
+    await expectDocumented('GET', '/targets', 200);
+    await expectDocumented('POST', '/targets/pause', 200, { origin: target.url });
+    await expectDocumented('POST', '/targets/resume', 200, { origin: target.url });
+    await expectDocumented('POST', '/targets/resume', 404, { origin: target.url });
+    await expectDocumented('GET', '/stream/status', 200);
+  });
+
   it('the check itself refuses an answer the spec does not describe', () => {
     expect(spec.problems('POST', '/stream/sync', 202, { messages: [{ stream: 'datasync' }] })).not.toEqual(
       [],
