@@ -118,7 +118,13 @@ function showStatus(status) {
   fillTable(
     '#targets',
     (status.targets ?? []).map((t) =>
-      row([cell(t.origin), cell(t.inFlight, 'number'), cell(t.queued, 'number')]),
+      row([
+        cell(t.origin),
+        cell(t.inFlight, 'number'),
+        cell(t.queued, 'number'),
+        cell(t.limit, 'number'),
+        cell([t.state, t.reason].filter(Boolean).join(': ')),
+      ]),
     ),
   );
   const held = status.heldKeys;
