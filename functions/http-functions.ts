@@ -5,7 +5,7 @@ import { fromHttpRequest } from './converters/from-http-request';
 import { toHttpResponse } from './converters/to-http-response';
 import type { Runtime } from './runtime';
 
-type Endpoint = (api: HttpApi, request: ApiRequest) => Promise<ApiResponse>;
+type Endpoint = (api: HttpApi, request: ApiRequest, raw: HttpRequest) => Promise<ApiResponse>;
 
 function httpFunction(
   runtime: () => Runtime,
@@ -19,16 +19,28 @@ function httpFunction(
     authLevel: 'function',
     handler: async (request: HttpRequest, context: InvocationContext) => {
       const api = runtime().api(contextLogger(context));
-      return toHttpResponse(await endpoint(api, await fromHttpRequest(request)));
+      return toHttpResponse(await endpoint(api, await fromHttpRequest(request), request));
     },
   };
 }
 
-/** `POST /api/stream/sync`, `POST /api/stream/retry`, `GET /api/stream/status`; all need a function key. */
+/** `PUT`, `GET` and `DELETE /api/connections/{name}` in one function. */
+const connection: Endpoint = (api, request, raw) => {
+  const name = raw.params['name'] ?? '';
+  if (raw.method === 'PUT') return api.putConnection(request, name);
+  if (raw.method === 'DELETE') return api.deleteConnection(request, name);
+  return api.getConnection(request, name);
+};
+
+/**
+ * `POST /api/stream/sync`, `POST /api/stream/retry`, `GET /api/stream/status` and
+ * `/api/connections/{name}`; all need a function key.
+ */
 export function httpFunctions(
   runtime: () => Runtime,
-): Record<'sync' | 'retry' | 'status', HttpFunctionOptions> {
+): Record<'sync' | 'retry' | 'status' | 'connection', HttpFunctionOptions> {
   return {
+    connection: httpFunction(runtime, ['PUT', 'GET', 'DELETE'], 'connections/{name}', connection),
     sync: httpFunction(runtime, ['POST'], 'stream/sync', (api, request) => api.sync(request)),
     retry: httpFunction(runtime, ['POST'], 'stream/retry', (api, request) => api.retry(request)),
     status: httpFunction(runtime, ['GET'], 'stream/status', (api, request) => api.status(request)),

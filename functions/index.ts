@@ -17,6 +17,7 @@ const http = httpFunctions(getRuntime);
 app.http('sync', http.sync);
 app.http('retry', http.retry);
 app.http('status', http.status);
+app.http('connection', http.connection);
 app.hook.appTerminate(async () => {
   await runtime?.close();
 });

@@ -1,6 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import { offsetToJson } from '../contract/offset';
 import { parseRetryRequest } from '../contract/retry-request';
+import {
+  deleteConnection,
+  putConnection,
+  readConnection,
+  type ConnectionDeps,
+} from '../pipeline/connections';
 import type { DispatchDeps } from '../pipeline/dispatch';
 import {
   IdempotencyConflictError,
@@ -31,6 +37,7 @@ export interface ApiResponse {
 export interface HttpApiDeps {
   populate: PopulateDeps;
   dispatch: DispatchDeps;
+  connections: ConnectionDeps;
   status: () => Promise<StatusReport>;
   maxBodyBytes: number;
   /** Called after a key was released or skipped: held messages may go now. */
@@ -124,6 +131,30 @@ export class HttpApi {
       this.deps.log.info('key.skipped', { streamKey, skipped });
       this.deps.onRelease?.();
       return { status: 200, body: { streamKey, skipped } };
+    });
+  }
+
+  /** `PUT /api/connections/{name}`: 201 when new, 200 when replaced; the answer has no secret. */
+  async putConnection(request: ApiRequest, name: string): Promise<ApiResponse> {
+    return this.guarded(request, async (body) => {
+      const { created, connection } = await putConnection(this.deps.connections, name, body);
+      return { status: created ? 201 : 200, body: connection };
+    });
+  }
+
+  /** `GET /api/connections/{name}`: the connection without its secrets. */
+  async getConnection(request: ApiRequest, name: string): Promise<ApiResponse> {
+    return this.authenticated(request, async () => {
+      const connection = await readConnection(this.deps.connections, name);
+      return connection ? { status: 200, body: connection } : error(404, `no connection named "${name}"`);
+    });
+  }
+
+  /** `DELETE /api/connections/{name}`: 204, or 404 when there is no such connection. */
+  async deleteConnection(request: ApiRequest, name: string): Promise<ApiResponse> {
+    return this.authenticated(request, async () => {
+      const deleted = await deleteConnection(this.deps.connections, name);
+      return deleted ? { status: 204, body: undefined } : error(404, `no connection named "${name}"`);
     });
   }
 

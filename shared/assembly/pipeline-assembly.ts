@@ -3,10 +3,12 @@ import { HttpApi } from '../api/http-api';
 import type { StatusReport } from '../api/status-report';
 import type { Config } from '../config/config';
 import { BulkheadTarget } from '../pipeline/bulkhead';
+import { Credentials } from '../pipeline/credentials';
 import type { DispatchDeps } from '../pipeline/dispatch';
 import { ErrorRouting } from '../pipeline/error-routing';
 import { InFlight } from '../pipeline/in-flight';
 import type { MessageStates } from '../pipeline/message-states';
+import { OAuthTokens } from '../pipeline/oauth-tokens';
 import type { PopulateDeps } from '../pipeline/populate';
 import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target } from '../pipeline/ports';
 import { TargetPolicy } from '../pipeline/target-policy';
@@ -32,6 +34,8 @@ export class PipelineAssembly {
   readonly inFlight = new InFlight();
   private readonly httpTarget: HttpTarget;
   private readonly target: Target;
+  /** Connection tokens are shared by every delivery of the process; token calls skip the bulkheads. */
+  private readonly credentials: Credentials;
 
   constructor(private readonly config: Config) {
     this.policy = new TargetPolicy(config.targets);
@@ -46,12 +50,14 @@ export class PipelineAssembly {
       config.dispatch.concurrency,
       config.dispatch.perHostConcurrency,
     );
+    this.credentials = new Credentials(new OAuthTokens(this.httpTarget));
   }
 
   dispatchDeps(backends: Backends, log: Logger): DispatchDeps {
     return {
       ...backends,
       target: this.target,
+      credentials: this.credentials,
       inFlight: this.inFlight,
       routing: this.routing,
       retry: this.config.retry,
@@ -78,6 +84,12 @@ export class PipelineAssembly {
     return new HttpApi({
       populate: this.populateDeps(backends, log),
       dispatch: this.dispatchDeps(backends, log),
+      connections: {
+        secrets: backends.secrets,
+        targetPolicy: this.policy,
+        maxName: this.config.limits.maxSecretName,
+        log,
+      },
       status,
       onRelease,
       maxBodyBytes: this.config.limits.maxBodyBytes,

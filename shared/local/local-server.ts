@@ -14,14 +14,25 @@ const ROUTES: Record<string, Record<string, Route>> = {
   '/api/keys': { GET: (api, request) => api.keys(request) },
   '/api/keys/release': { POST: (api, request) => api.release(request) },
   '/api/keys/skip': { POST: (api, request) => api.skip(request) },
+  '/api/connections/{name}': {
+    PUT: (api, request, name) => api.putConnection(request, name),
+    GET: (api, request, name) => api.getConnection(request, name),
+    DELETE: (api, request, name) => api.deleteConnection(request, name),
+  },
 };
 
-const MESSAGE_PATH = /^\/api\/messages\/([^/]+)$/;
+/** Routes with one path parameter: its pattern and the table entry. */
+const PARAM_ROUTES: Array<[RegExp, string]> = [
+  [/^\/api\/messages\/([^/]+)$/, '/api/messages/{id}'],
+  [/^\/api\/connections\/([^/]+)$/, '/api/connections/{name}'],
+];
 
 /** The route's table entry and its path parameter (`/api/messages/{id}`). */
 function match(path: string): { methods?: Record<string, Route>; param: string } {
-  const message = MESSAGE_PATH.exec(path);
-  if (message) return { methods: ROUTES['/api/messages/{id}'], param: message[1] as string };
+  for (const [pattern, route] of PARAM_ROUTES) {
+    const found = pattern.exec(path);
+    if (found) return { methods: ROUTES[route], param: found[1] as string };
+  }
   return { methods: ROUTES[path], param: '' };
 }
 
@@ -104,6 +115,11 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | un
 }
 
 function send(res: http.ServerResponse, response: ApiResponse): void {
+  if (response.body === undefined) {
+    res.writeHead(response.status, { ...response.headers, 'content-length': 0 });
+    res.end();
+    return;
+  }
   const text = JSON.stringify(response.body);
   res.writeHead(response.status, {
     ...response.headers,

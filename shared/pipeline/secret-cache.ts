@@ -45,6 +45,13 @@ export class CachedSecretStore implements SecretStore {
     this.remember(name, secret);
   }
 
+  async delete(name: string): Promise<boolean> {
+    this.backendCalls.writes += 1;
+    const deleted = await this.inner.delete(name);
+    this.remember(name, undefined);
+    return deleted;
+  }
+
   private remember(name: string, secret: StoredSecret | undefined): void {
     const ttl = secret ? this.ttlMs : Math.min(this.ttlMs, MISSING_TTL_MS);
     this.entries.set(name, { secret, expiresAt: this.now() + ttl });

@@ -19,6 +19,7 @@ describe('HttpApi', () => {
     new HttpApi({
       populate: pipeline.populateDeps,
       dispatch: pipeline.dispatchDeps,
+      connections: pipeline.connectionDeps,
       status: () => pipeline.status(),
       maxBodyBytes: 1024,
       apiKey,
