@@ -38,7 +38,9 @@ function isOrigin(value: string): boolean {
 function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === ''
+    );
   } catch {
     return false;
   }
@@ -93,7 +95,9 @@ export const connectionSchema = z.strictObject({
   signing: signingSchema.optional(),
 });
 
-export const connectionNameSchema = z.string().regex(SECRET_NAME, 'must be 1-127 characters of 0-9, A-Z, a-z and -');
+export const connectionNameSchema = z
+  .string()
+  .regex(SECRET_NAME, 'must be 1-127 characters of 0-9, A-Z, a-z and -');
 
 export type Connection = z.infer<typeof connectionSchema>;
 export type ConnectionAuth = Connection['auth'];

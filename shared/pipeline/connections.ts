@@ -39,12 +39,20 @@ export async function putConnection(
   const connection = parsed.data;
   const created = (await deps.secrets.get(name).catch(unreadableAsAbsent)) === undefined;
   await deps.secrets.put(name, { value: encodeConnection(connection), origin: connection.origin });
-  deps.log.info('connection.stored', { name, origin: connection.origin, auth: connection.auth.type, created });
+  deps.log.info('connection.stored', {
+    name,
+    origin: connection.origin,
+    auth: connection.auth.type,
+    created,
+  });
   return { created, connection: publicConnection(name, connection) };
 }
 
 /** The connection without its secrets; undefined when no connection has this name. */
-export async function readConnection(deps: ConnectionDeps, name: string): Promise<PublicConnection | undefined> {
+export async function readConnection(
+  deps: ConnectionDeps,
+  name: string,
+): Promise<PublicConnection | undefined> {
   const connection = await find(deps, name);
   return connection && publicConnection(name, connection);
 }
@@ -65,7 +73,9 @@ async function find(deps: ConnectionDeps, name: string): Promise<Connection | un
 }
 
 function nameProblems(deps: ConnectionDeps, name: string): string[] {
-  const parsed = connectionNameSchema.max(deps.maxName, `must be at most ${deps.maxName} characters`).safeParse(name);
+  const parsed = connectionNameSchema
+    .max(deps.maxName, `must be at most ${deps.maxName} characters`)
+    .safeParse(name);
   return parsed.success ? [] : describeIssues(parsed.error.issues, ['name']);
 }
 

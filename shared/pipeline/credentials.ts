@@ -69,12 +69,16 @@ export class Credentials {
       this.decoded.set(name, entry);
     }
     if (!entry.connection)
-      throw new CredentialError('missingSecret', `connection "${name}" is stored in a form that cannot be read`);
+      throw new CredentialError(
+        'missingSecret',
+        `connection "${name}" is stored in a form that cannot be read`,
+      );
     return entry.connection;
   }
 
   private signed(request: TargetRequest, id: string, signing: Signing | undefined): TargetRequest {
-    if (signing) Object.assign(request.headers, signatureHeaders(signing, id, request.body ?? '', this.now()));
+    if (signing)
+      Object.assign(request.headers, signatureHeaders(signing, id, request.body ?? '', this.now()));
     return request;
   }
 }

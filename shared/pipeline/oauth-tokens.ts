@@ -50,7 +50,11 @@ export class OAuthTokens {
       this.entries.set(name, entry);
     }
     const cached = entry.token;
-    if (cached && cached.value !== refused && (cached.refreshAt === undefined || cached.refreshAt > this.now()))
+    if (
+      cached &&
+      cached.value !== refused &&
+      (cached.refreshAt === undefined || cached.refreshAt > this.now())
+    )
       return cached;
     const current = entry;
     current.pending ??= this.fetch(auth, current)
@@ -112,8 +116,7 @@ export class OAuthTokens {
     if (type.toLowerCase() !== 'bearer')
       throw unavailable(auth, `answered token_type "${type}"; only Bearer tokens are supported`);
     const seconds = Number(body.expires_in);
-    if (body.expires_in === undefined || !Number.isFinite(seconds) || seconds <= 0)
-      return { value };
+    if (body.expires_in === undefined || !Number.isFinite(seconds) || seconds <= 0) return { value };
     const lifeMs = seconds * 1000;
     return { value, refreshAt: this.now() + lifeMs - Math.min(MAX_REFRESH_MARGIN_MS, lifeMs / 10) };
   }

@@ -37,7 +37,8 @@ export class FakeSecretClient implements SecretClientLike {
     this.calls.set += 1;
     this.throttle();
     if (!/^[0-9A-Za-z-]{1,127}$/.test(name)) throw restError(400, `Invalid secret name ${name}`);
-    if (this.deleted.has(name)) throw restError(409, `Secret ${name} is currently in a deleted but recoverable state`);
+    if (this.deleted.has(name))
+      throw restError(409, `Secret ${name} is currently in a deleted but recoverable state`);
     this.secrets.set(name, { value, tags: { ...options.tags } });
     return { name, value, properties: { name, vaultUrl: 'https://fake.vault', tags: options.tags } };
   }

@@ -70,7 +70,9 @@ export class KeyVaultSecretStore implements SecretStore {
       await set().catch(async (error: unknown) => {
         // A deleted name stays reserved while soft-deleted (purge protection): recover it, then write.
         if (statusOf(error) !== 409) throw error;
-        await (await this.withBackoff(() => this.client.beginRecoverDeletedSecret(vaultName))).pollUntilDone();
+        await (
+          await this.withBackoff(() => this.client.beginRecoverDeletedSecret(vaultName))
+        ).pollUntilDone();
         await set();
       });
     } catch (error) {
@@ -88,9 +90,12 @@ export class KeyVaultSecretStore implements SecretStore {
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
-      throw new StorageError(`could not delete secret "${name}" from Key Vault: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new StorageError(
+        `could not delete secret "${name}" from Key Vault: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

@@ -38,7 +38,11 @@ export class SqliteSecretStore implements SecretStore {
   async get(name: string): Promise<StoredSecret | undefined> {
     const row = this.statements.get.get(name) as { origin: string; sealed: Buffer } | undefined;
     if (!row) return undefined;
-    this.statements.touch.run(Date.now(), name);
+    try {
+      this.statements.touch.run(Date.now(), name);
+    } catch {
+      // Only the idle clock is lost (a read-only or full disk): the read itself succeeded.
+    }
     let value: string;
     try {
       value = this.open(name, row.sealed);
