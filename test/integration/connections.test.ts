@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HttpApi, type ApiRequest } from '../../shared/api/http-api';
+import { LocalServer } from '../../shared/local/local-server';
 import { dispatch, type Source } from '../../shared/pipeline/dispatch';
 import { populate } from '../../shared/pipeline/populate';
 import { EmbeddedPipeline, type PipelineOptions } from '../helpers/embedded-pipeline';
@@ -321,5 +322,25 @@ describe('connections', () => {
     expect(seen).toContain('[redacted]');
     for (const secret of [CLIENT_SECRET, SIGNING_SECRET, SIGNING_SECRET.slice(6), issued])
       expect(seen).not.toContain(secret);
+  });
+
+  it('the local server routes PUT, GET and DELETE /api/connections/{name}', async () => {
+    await setUp();
+    const server = new LocalServer(api, 64 * 1024, pipeline.log);
+    const base = `http://127.0.0.1:${await server.listen(0)}/api/connections/crm`;
+    try {
+      const json = { 'content-type': 'application/json' };
+      const put = await fetch(base, { method: 'PUT', headers: json, body: JSON.stringify(oauth()) });
+      expect(put.status).toBe(201);
+      const got = await fetch(base);
+      expect(got.status).toBe(200);
+      expect(await got.text()).not.toContain(CLIENT_SECRET);
+      expect((await fetch(base, { method: 'POST', headers: json, body: '{}' })).status).toBe(405);
+      const deleted = await fetch(base, { method: 'DELETE' });
+      expect([deleted.status, await deleted.text()]).toEqual([204, '']);
+      expect((await fetch(base)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
   });
 });
