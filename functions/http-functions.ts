@@ -5,7 +5,7 @@ import { fromHttpRequest } from './converters/from-http-request';
 import { toHttpResponse } from './converters/to-http-response';
 import type { Runtime } from './runtime';
 
-type Endpoint = (api: HttpApi, request: ApiRequest, params: Record<string, string>) => Promise<ApiResponse>;
+type Endpoint = (api: HttpApi, request: ApiRequest, raw: HttpRequest) => Promise<ApiResponse>;
 
 function httpFunction(
   runtime: () => Runtime,
@@ -19,12 +19,28 @@ function httpFunction(
     authLevel: 'function',
     handler: async (request: HttpRequest, context: InvocationContext) => {
       const api = runtime().api(contextLogger(context));
-      return toHttpResponse(await endpoint(api, await fromHttpRequest(request), request.params));
+      return toHttpResponse(await endpoint(api, await fromHttpRequest(request), request));
     },
   };
 }
 
-export type HttpFunctionName = 'sync' | 'retry' | 'status' | 'message' | 'keys' | 'releaseKey' | 'skipKey';
+/** `PUT`, `GET` and `DELETE /api/connections/{name}` in one function. */
+const connection: Endpoint = (api, request, raw) => {
+  const name = raw.params['name'] ?? '';
+  if (raw.method === 'PUT') return api.putConnection(request, name);
+  if (raw.method === 'DELETE') return api.deleteConnection(request, name);
+  return api.getConnection(request, name);
+};
+
+export type HttpFunctionName =
+  | 'sync'
+  | 'retry'
+  | 'status'
+  | 'message'
+  | 'keys'
+  | 'releaseKey'
+  | 'skipKey'
+  | 'connection';
 
 /** Every endpoint of the API (see docs/openapi.yaml); all need a function key. */
 export function httpFunctions(runtime: () => Runtime): Record<HttpFunctionName, HttpFunctionOptions> {
@@ -32,11 +48,12 @@ export function httpFunctions(runtime: () => Runtime): Record<HttpFunctionName, 
     sync: httpFunction(runtime, ['POST'], 'stream/sync', (api, request) => api.sync(request)),
     retry: httpFunction(runtime, ['POST'], 'stream/retry', (api, request) => api.retry(request)),
     status: httpFunction(runtime, ['GET'], 'stream/status', (api, request) => api.status(request)),
-    message: httpFunction(runtime, ['GET'], 'messages/{id}', (api, request, params) =>
-      api.message(request, params.id ?? ''),
+    message: httpFunction(runtime, ['GET'], 'messages/{id}', (api, request, raw) =>
+      api.message(request, raw.params['id'] ?? ''),
     ),
     keys: httpFunction(runtime, ['GET'], 'keys', (api, request) => api.keys(request)),
     releaseKey: httpFunction(runtime, ['POST'], 'keys/release', (api, request) => api.release(request)),
     skipKey: httpFunction(runtime, ['POST'], 'keys/skip', (api, request) => api.skip(request)),
+    connection: httpFunction(runtime, ['PUT', 'GET', 'DELETE'], 'connections/{name}', connection),
   };
 }

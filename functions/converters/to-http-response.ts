@@ -4,7 +4,7 @@ import type { ApiResponse } from '../../shared/api/http-api';
 export function toHttpResponse(response: ApiResponse): HttpResponseInit {
   return {
     status: response.status,
-    jsonBody: response.body,
+    ...(response.body === undefined ? {} : { jsonBody: response.body }),
     ...(response.headers ? { headers: response.headers } : {}),
   };
 }

@@ -2,6 +2,12 @@ import { JsonBodyError, parseJsonBody } from '../contract/envelope-codec';
 import { offsetToJson } from '../contract/offset';
 import { apiKeyAccepted } from './api-key';
 import { parseRetryRequest } from '../contract/retry-request';
+import {
+  deleteConnection,
+  putConnection,
+  readConnection,
+  type ConnectionDeps,
+} from '../pipeline/connections';
 import type { DispatchDeps } from '../pipeline/dispatch';
 import {
   IdempotencyConflictError,
@@ -39,6 +45,7 @@ export interface TargetControl {
 export interface HttpApiDeps {
   populate: PopulateDeps;
   dispatch: DispatchDeps;
+  connections: ConnectionDeps;
   status: () => Promise<StatusReport>;
   maxBodyBytes: number;
   /** Pause and resume of target origins, where the host supports it (the local host). */
@@ -159,6 +166,30 @@ export class HttpApi {
       this.deps.log.info(pause ? 'target.paused' : 'target.resumed', { origin });
       this.deps.onRelease?.();
       return { status: 200, body: { origin, paused: pause } };
+    });
+  }
+
+  /** `PUT /api/connections/{name}`: 201 when new, 200 when replaced; the answer has no secret. */
+  async putConnection(request: ApiRequest, name: string): Promise<ApiResponse> {
+    return this.guarded(request, async (body) => {
+      const { created, connection } = await putConnection(this.deps.connections, name, body);
+      return { status: created ? 201 : 200, body: connection };
+    });
+  }
+
+  /** `GET /api/connections/{name}`: the connection without its secrets. */
+  async getConnection(request: ApiRequest, name: string): Promise<ApiResponse> {
+    return this.authenticated(request, async () => {
+      const connection = await readConnection(this.deps.connections, name);
+      return connection ? { status: 200, body: connection } : error(404, `no connection named "${name}"`);
+    });
+  }
+
+  /** `DELETE /api/connections/{name}`: 204, or 404 when there is no such connection. */
+  async deleteConnection(request: ApiRequest, name: string): Promise<ApiResponse> {
+    return this.authenticated(request, async () => {
+      const deleted = await deleteConnection(this.deps.connections, name);
+      return deleted ? { status: 204, body: undefined } : error(404, `no connection named "${name}"`);
     });
   }
 

@@ -3,12 +3,14 @@ import { HttpApi, type TargetControl } from '../api/http-api';
 import type { StatusReport } from '../api/status-report';
 import type { Config } from '../config/config';
 import { BulkheadTarget } from '../pipeline/bulkhead';
+import { Credentials } from '../pipeline/credentials';
 import type { DispatchDeps } from '../pipeline/dispatch';
 import { ErrorRouting } from '../pipeline/error-routing';
 import { InFlight } from '../pipeline/in-flight';
 import { PacedTarget } from '../pipeline/paced-target';
 import { DEFAULT_PACING, Pacing } from '../pipeline/pacing';
 import type { MessageStates } from '../pipeline/message-states';
+import { OAuthTokens } from '../pipeline/oauth-tokens';
 import type { PopulateDeps } from '../pipeline/populate';
 import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target } from '../pipeline/ports';
 import { TargetPolicy } from '../pipeline/target-policy';
@@ -37,6 +39,8 @@ export class PipelineAssembly {
   readonly pacing: Pacing;
   private readonly httpTarget: HttpTarget;
   private readonly target: Target;
+  /** Connection tokens are shared by every delivery of the process; token calls skip the bulkheads. */
+  private readonly credentials: Credentials;
 
   constructor(private readonly config: Config) {
     this.policy = new TargetPolicy(config.targets);
@@ -57,12 +61,14 @@ export class PipelineAssembly {
       new PacedTarget(this.httpTarget, this.pacing),
       config.dispatch.concurrency,
     );
+    this.credentials = new Credentials(new OAuthTokens(this.httpTarget));
   }
 
   dispatchDeps(backends: Backends, log: Logger): DispatchDeps {
     return {
       ...backends,
       target: this.target,
+      credentials: this.credentials,
       inFlight: this.inFlight,
       routing: this.routing,
       retry: this.config.retry,
@@ -94,6 +100,12 @@ export class PipelineAssembly {
     return new HttpApi({
       populate: this.populateDeps(backends, log),
       dispatch: this.dispatchDeps(backends, log),
+      connections: {
+        secrets: backends.secrets,
+        targetPolicy: this.policy,
+        maxName: this.config.limits.maxSecretName,
+        log,
+      },
       status,
       ...local,
       maxBodyBytes: this.config.limits.maxBodyBytes,

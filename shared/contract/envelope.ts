@@ -9,6 +9,8 @@ export type FailureReason =
   | 'missingSecret'
   /** The stored credential cannot be decrypted (lost key file, changed DATASYNC_SECRET_KEY). */
   | 'undecryptableSecret'
+  /** A connection's OAuth2 token endpoint gave no token (unreachable, refused, or an unusable answer). */
+  | 'tokenUnavailable'
   /** The outcome could not be recorded within the durability bound. */
   | 'storageFailure';
 

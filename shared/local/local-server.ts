@@ -19,14 +19,25 @@ const ROUTES: Record<string, Record<string, Route>> = {
   '/api/targets': { GET: (api, request) => api.targets(request) },
   '/api/targets/pause': { POST: (api, request) => api.pauseTarget(request, true) },
   '/api/targets/resume': { POST: (api, request) => api.pauseTarget(request, false) },
+  '/api/connections/{name}': {
+    PUT: (api, request, name) => api.putConnection(request, name),
+    GET: (api, request, name) => api.getConnection(request, name),
+    DELETE: (api, request, name) => api.deleteConnection(request, name),
+  },
 };
 
-const MESSAGE_PATH = /^\/api\/messages\/([^/]+)$/;
+/** Routes with one path parameter: its pattern and the table entry. */
+const PARAM_ROUTES: Array<[RegExp, string]> = [
+  [/^\/api\/messages\/([^/]+)$/, '/api/messages/{id}'],
+  [/^\/api\/connections\/([^/]+)$/, '/api/connections/{name}'],
+];
 
 /** The route's table entry and its path parameter (`/api/messages/{id}`). */
 function match(path: string): { methods?: Record<string, Route>; param: string } {
-  const message = MESSAGE_PATH.exec(path);
-  if (message) return { methods: ROUTES['/api/messages/{id}'], param: message[1] as string };
+  for (const [pattern, route] of PARAM_ROUTES) {
+    const found = pattern.exec(path);
+    if (found) return { methods: ROUTES[route], param: found[1] as string };
+  }
   return { methods: ROUTES[path], param: '' };
 }
 
@@ -120,7 +131,7 @@ export class LocalServer {
       return Array.isArray(value) ? value.join(', ') : value;
     };
     let body: Buffer = Buffer.alloc(0);
-    if (req.method === 'POST') {
+    if (req.method === 'POST' || req.method === 'PUT') {
       const refused = this.api.refuseBeforeBody(header);
       if (refused) return this.refuse(req, res, path, refused);
       if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
@@ -243,6 +254,11 @@ export function isServedHost(hostHeader: string | undefined, allowedHosts: strin
 
 function send(res: http.ServerResponse, response: ApiResponse): void {
   if (res.headersSent || res.destroyed) return;
+  if (response.body === undefined) {
+    res.writeHead(response.status, { ...response.headers, 'content-length': 0 });
+    res.end();
+    return;
+  }
   const text = JSON.stringify(response.body);
   res.writeHead(response.status, {
     ...response.headers,

@@ -3,13 +3,12 @@ import { offsetToJson, type Offset } from '../contract/offset';
 import { originOf } from '../contract/sync-request';
 import { durably, type DurabilityPolicy } from './durably';
 import { EXHAUSTED_KEY, type ErrorRouting, type Route } from './error-routing';
-import { isSecretUnreadableError, isTargetError, OutcomeNotDurableError } from './errors';
+import type { Credentials, NamedSecret } from './credentials';
+import { isCredentialError, isSecretUnreadableError, isTargetError, OutcomeNotDurableError } from './errors';
 import type { InFlight } from './in-flight';
 import type { Attempt, AttemptRecord, MessageStates } from './message-states';
-import { redact } from './redact';
-import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target, TargetRequest } from './ports';
+import type { Alerts, Archive, Logger, SecretStore, StreamStore, Target } from './ports';
 import { isTransient, retryDelayMs, type RetryPolicy } from './retry-policy';
-import { buildTargetRequest } from './target-request';
 
 /** What to do with the later messages of a key while one of them has failed. */
 export type FailureOrder = 'hold' | 'continue';
@@ -21,6 +20,8 @@ export interface DispatchDeps {
   archive: Archive;
   alerts: Alerts;
   target: Target;
+  /** Turns a message's stored secret into what its call carries (credential, connection token, signature). */
+  credentials: Credentials;
   inFlight: InFlight;
   routing: ErrorRouting;
   retry: RetryPolicy;
@@ -109,7 +110,7 @@ export async function dispatch(
 async function attemptDelivery(deps: DispatchDeps, envelope: Envelope): Promise<AttemptResult> {
   const message = envelope.streamMessage;
   const name = message.vaultSecretName;
-  if (name === undefined) return callTarget(deps.target, buildTargetRequest(envelope), undefined);
+  if (name === undefined) return callTarget(deps, envelope, undefined);
   let secret;
   try {
     secret = await deps.secrets.get(name);
@@ -127,27 +128,28 @@ async function attemptDelivery(deps: DispatchDeps, envelope: Envelope): Promise<
       detail: `credential "${name}" is bound to ${secret.origin}, not ${origin}`,
     };
   }
-  return callTarget(deps.target, buildTargetRequest(envelope, secret.value), secret.value);
+  return callTarget(deps, envelope, { name, secret });
 }
 
 async function callTarget(
-  target: Target,
-  request: TargetRequest,
-  credential: string | undefined,
+  deps: DispatchDeps,
+  envelope: Envelope,
+  named: NamedSecret | undefined,
 ): Promise<AttemptResult> {
   try {
-    const response = await target.call(request);
+    const response = await deps.credentials.send(deps.target, envelope, named);
     if (response.status >= 200 && response.status < 300) return { delivered: true, status: response.status };
     return {
       delivered: false,
       reason: 'http',
       status: response.status,
-      responseExcerpt: redact(response.bodyExcerpt, credential).slice(0, EXCERPT_CHARS),
+      responseExcerpt: response.bodyExcerpt.slice(0, EXCERPT_CHARS),
       ...(response.retryAfterMs === undefined ? {} : { retryAfterMs: response.retryAfterMs }),
     };
   } catch (error) {
+    if (isCredentialError(error)) return { delivered: false, reason: error.reason, detail: error.message };
     if (!isTargetError(error)) throw error;
-    return { delivered: false, reason: error.reason, detail: redact(error.message, credential) };
+    return { delivered: false, reason: error.reason, detail: error.message };
   }
 }
 

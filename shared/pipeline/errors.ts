@@ -53,6 +53,25 @@ export function isTargetError(error: unknown): error is TargetError {
   return error instanceof TargetError;
 }
 
+/**
+ * The stored secret names a connection whose credential cannot be had: its token endpoint failed
+ * (`tokenUnavailable`) or the stored connection cannot be read (`missingSecret`). Messages never
+ * carry a secret.
+ */
+export class CredentialError extends DatasyncError {
+  constructor(
+    readonly reason: Extract<FailureReason, 'tokenUnavailable' | 'missingSecret'>,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CredentialError';
+  }
+}
+
+export function isCredentialError(error: unknown): error is CredentialError {
+  return error instanceof CredentialError;
+}
+
 /** A stored secret exists but cannot be opened (wrong key): retrying cannot help. */
 export class SecretUnreadableError extends DatasyncError {
   constructor(

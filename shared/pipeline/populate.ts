@@ -1,16 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Envelope } from '../contract/envelope';
 import { encodeEnvelope } from '../contract/envelope-codec';
+import { isStoredConnection } from '../contract/connection';
 import { describeIssues, problem } from '../contract/problems';
 import { originOf, syncRequestSchema, type SyncLimits, type SyncRequest } from '../contract/sync-request';
 import {
   IdempotencyConflictError,
   isSecretUnreadableError,
   PayloadTooLargeError,
+  type SecretUnreadableError,
   ValidationError,
 } from './errors';
 import type { MessageStates } from './message-states';
-import type { Appended, Logger, SecretStore, StreamStore } from './ports';
+import type { Appended, Logger, SecretStore, StoredSecret, StreamStore } from './ports';
 import type { TargetPolicy } from './target-policy';
 
 export interface PopulateLimits extends SyncLimits {
@@ -135,8 +137,9 @@ function validateShape(limits: PopulateLimits, body: unknown): { requests: SyncR
 }
 
 /**
- * A stored credential is bound to one origin. A request that brings a credential (re)binds each
- * secret name it uses; one that does not may only use a name already bound to the same origin.
+ * A stored credential or connection is bound to one origin. A request that brings a credential
+ * (re)binds each secret name it uses, unless the name is a connection; one that does not may only use
+ * a name already bound to the same origin.
  */
 async function checkCredentials(
   secrets: SecretStore,
@@ -166,12 +169,34 @@ async function checkCredentials(
       ),
     );
   }
+  const lookups = new Map<string, Promise<StoredSecret | SecretUnreadableError | undefined>>();
+  const read = (name: string) => {
+    let lookup = lookups.get(name);
+    if (!lookup) {
+      lookup = secrets.get(name).catch((error: unknown) => {
+        if (isSecretUnreadableError(error)) return error;
+        throw error;
+      });
+      lookups.set(name, lookup);
+    }
+    return lookup;
+  };
+  if (authorization !== undefined && isStoredConnection(authorization)) {
+    problems.push(problem(['headers', 'authorization'], 'is not a credential a target accepts'));
+  }
   for (const [index, request] of requests.entries()) {
     const name = request.streamMessage.vaultSecretName;
     if (name === undefined) continue;
     const at = [...prefix(index), 'streamMessage', 'vaultSecretName'];
     const origin = originOf(request.streamMessage.targetRestApi);
+    const stored = await read(name);
     if (authorization !== undefined) {
+      // A connection is managed through /api/connections; a message's header does not replace it.
+      if (stored && !(stored instanceof Error) && isStoredConnection(stored.value)) {
+        problems.push(
+          problem(at, `"${name}" names a connection; send the message without an Authorization header`),
+        );
+      }
       const bound = toStore.get(name);
       if (bound !== undefined && bound !== origin) {
         problems.push(
@@ -181,10 +206,6 @@ async function checkCredentials(
       toStore.set(name, bound ?? origin);
       continue;
     }
-    const stored = await secrets.get(name).catch((error: unknown) => {
-      if (isSecretUnreadableError(error)) return error;
-      throw error;
-    });
     if (stored instanceof Error) {
       problems.push(
         problem(
@@ -194,7 +215,10 @@ async function checkCredentials(
       );
     } else if (!stored) {
       problems.push(
-        problem(at, `no credential is stored under "${name}"; send it in the Authorization header`),
+        problem(
+          at,
+          `no credential or connection is stored under "${name}"; send the credential in the Authorization header or PUT /api/connections/${name}`,
+        ),
       );
     } else if (stored.origin !== origin) {
       problems.push(problem(at, `"${name}" is bound to ${stored.origin}, not ${origin}`));

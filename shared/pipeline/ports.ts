@@ -36,6 +36,8 @@ export interface StoredSecret {
 export interface SecretStore {
   get(name: string): Promise<StoredSecret | undefined>;
   put(name: string, secret: StoredSecret): Promise<void>;
+  /** Removes the secret; false when there was none. */
+  delete(name: string): Promise<boolean>;
 }
 
 export interface ArchiveEntry {
@@ -69,6 +71,8 @@ export interface TargetRequest {
   url: string;
   headers: Record<string, string>;
   body?: string;
+  /** Bytes of the response body to keep (the adapter's excerpt size otherwise): token answers need all of theirs. */
+  maxResponseBytes?: number;
 }
 
 export interface TargetResponse {

@@ -10,9 +10,10 @@ const MIN_FORM_CHARS = 8;
  * end of the text (an excerpt that stops inside the token) is removed too. Redact the full text,
  * then truncate it.
  */
-export function redact(text: string, credential: string | undefined): string {
-  if (!credential) return text;
-  const forms = credentialForms(credential);
+export function redact(text: string, credentials: string | ReadonlyArray<string> | undefined): string {
+  const given = (typeof credentials === 'string' ? [credentials] : (credentials ?? [])).filter(Boolean);
+  if (given.length === 0) return text;
+  const forms = [...new Set(given.flatMap(credentialForms))].sort((a, b) => b.length - a.length);
   let result = text;
   for (const form of forms) result = replaceAll(result, form);
   return redactCutTail(result, forms);

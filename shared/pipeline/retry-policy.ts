@@ -12,7 +12,10 @@ export interface RetryPolicy {
 }
 
 export function isTransient(failure: Pick<Failure, 'reason' | 'status'>): boolean {
-  if (failure.reason === 'timeout' || failure.reason === 'network') return true;
+  // A token endpoint is a service of its own: its outages are usually short, and a connection with a
+  // wrong client secret spends only the bounded automatic retries before its error stream.
+  if (failure.reason === 'timeout' || failure.reason === 'network' || failure.reason === 'tokenUnavailable')
+    return true;
   return failure.reason === 'http' && failure.status !== undefined && TRANSIENT_STATUSES.has(failure.status);
 }
 

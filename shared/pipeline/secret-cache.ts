@@ -55,4 +55,11 @@ export class CachedSecretStore implements SecretStore {
     await this.inner.put(name, secret);
     this.entries.set(name, { secret, expiresAt: this.now() + this.ttlMs });
   }
+
+  async delete(name: string): Promise<boolean> {
+    this.backendCalls.writes += 1;
+    const deleted = await this.inner.delete(name);
+    this.entries.delete(name);
+    return deleted;
+  }
 }

@@ -15,4 +15,8 @@ export class CountingSecretStore implements SecretStore {
     this.puts += 1;
     this.values.set(name, { ...secret });
   }
+
+  async delete(name: string): Promise<boolean> {
+    return this.values.delete(name);
+  }
 }

@@ -14,9 +14,12 @@ import type { StatusReport } from '../../shared/api/status-report';
 import type { Envelope } from '../../shared/contract/envelope';
 import type { StreamRecord } from '../../shared/pipeline/ports';
 import { DEFAULT_SYNC_LIMITS } from '../../shared/contract/sync-request';
+import type { ConnectionDeps } from '../../shared/pipeline/connections';
 import type { DispatchDeps, FailureOrder } from '../../shared/pipeline/dispatch';
 import { DEFAULT_ERROR_MAPPING, ErrorRouting } from '../../shared/pipeline/error-routing';
 import type { PopulateDeps } from '../../shared/pipeline/populate';
+import { Credentials } from '../../shared/pipeline/credentials';
+import { OAuthTokens } from '../../shared/pipeline/oauth-tokens';
 import { InFlight } from '../../shared/pipeline/in-flight';
 import { TargetPolicy, type TargetPolicyOptions } from '../../shared/pipeline/target-policy';
 import { RecordingLogger } from './recording-logger';
@@ -42,6 +45,7 @@ export class EmbeddedPipeline {
   readonly target: HttpTarget;
   readonly populateDeps: PopulateDeps;
   readonly dispatchDeps: DispatchDeps;
+  readonly connectionDeps: ConnectionDeps;
 
   constructor(options: PipelineOptions = {}) {
     this.policy = new TargetPolicy(options.policy ?? { allowlist: ['*'], allowPrivate: true });
@@ -69,11 +73,13 @@ export class EmbeddedPipeline {
       archive: new FileArchive(join(this.dir, 'archive')),
       alerts: new LocalAlerts(this.stream, this.log),
       target: this.target,
+      credentials: new Credentials(new OAuthTokens(this.target)),
       routing: new ErrorRouting(DEFAULT_ERROR_MAPPING),
       retry: { autoRetries: options.autoRetries ?? 0, baseDelayMs: 50, maxDelayMs: 1000 },
       maxAttempts: options.maxAttempts ?? 10,
       log: this.log,
     };
+    this.connectionDeps = { secrets: this.secrets, targetPolicy: this.policy, maxName: 127, log: this.log };
   }
 
   /** A status report of this pipeline (what the hosts build from the same adapters). */

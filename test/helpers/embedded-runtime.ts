@@ -16,6 +16,7 @@ export function embeddedRuntime(pipeline: EmbeddedPipeline): Runtime {
       new HttpApi({
         populate: { ...pipeline.populateDeps, log },
         dispatch: { ...pipeline.dispatchDeps, log },
+        connections: { ...pipeline.connectionDeps, log },
         status: () => pipeline.status(),
         maxBodyBytes: 1024 * 1024,
         log,

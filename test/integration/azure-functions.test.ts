@@ -43,6 +43,9 @@ class FlakySecrets {
   async put(name: string, secret: StoredSecret) {
     this.stored.set(name, secret);
   }
+  async delete(name: string) {
+    return this.stored.delete(name);
+  }
 }
 
 let tables = 0;

@@ -20,6 +20,7 @@ describe('HttpApi', () => {
   const apiDeps = (apiKey?: string) => ({
     populate: pipeline.populateDeps,
     dispatch: pipeline.dispatchDeps,
+    connections: pipeline.connectionDeps,
     status: () => pipeline.status(),
     maxBodyBytes: 1024,
     apiKey,

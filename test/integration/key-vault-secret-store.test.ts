@@ -22,6 +22,18 @@ describe('KeyVaultSecretStore', () => {
     await expect(store.get('unknown')).resolves.toBeUndefined();
   });
 
+  it('deletes a secret (soft delete) and can store the same name again by recovering it first', async () => {
+    const client = new FakeSecretClient();
+    const store = new KeyVaultSecretStore(client, { prefix: 'ds-', sleep: noWait });
+    await store.put('crm', { value: 'v1', origin: 'https://a.example' });
+    await expect(store.delete('crm')).resolves.toBe(true);
+    await expect(store.get('crm')).resolves.toBeUndefined();
+    await expect(store.delete('crm')).resolves.toBe(false);
+    await store.put('crm', { value: 'v2', origin: 'https://a.example' });
+    expect(client.calls.recover).toBe(1);
+    await expect(store.get('crm')).resolves.toEqual({ value: 'v2', origin: 'https://a.example' });
+  });
+
   it('backs off on 429 and honours Retry-After', async () => {
     const client = new FakeSecretClient();
     const waits: number[] = [];
@@ -36,7 +48,7 @@ describe('KeyVaultSecretStore', () => {
     client.retryAfter = '3';
     await store.get('789');
     expect(waits).toEqual([100, 200, 3000]);
-    expect(client.calls).toEqual({ get: 2, set: 3 });
+    expect(client.calls).toMatchObject({ get: 2, set: 3 });
   });
 
   it('gives up after the last attempt with a storage error', async () => {
@@ -70,7 +82,7 @@ describe('KeyVaultSecretStore', () => {
       for (const record of await pipeline.all('datasync'))
         await dispatch({ ...pipeline.dispatchDeps, secrets }, record);
       expect(target.calls).toHaveLength(200);
-      expect(client.calls).toEqual({ get: 1, set: 1 });
+      expect(client.calls).toMatchObject({ get: 1, set: 1 });
     } finally {
       pipeline.close();
       await target.stop();

@@ -114,7 +114,7 @@ describe('populate', () => {
       populate(pipeline.populateDeps, { body: syncRequest('https://a.example/x') }),
     );
     expect(problems).toEqual([
-      'streamMessage.vaultSecretName: no credential is stored under "789"; send it in the Authorization header',
+      'streamMessage.vaultSecretName: no credential or connection is stored under "789"; send the credential in the Authorization header or PUT /api/connections/789',
     ]);
   });
 

@@ -16,6 +16,7 @@ describe('ingest when the data directory cannot be written', () => {
     api = new HttpApi({
       populate: pipeline.populateDeps,
       dispatch: pipeline.dispatchDeps,
+      connections: pipeline.connectionDeps,
       status: () => pipeline.status(),
       maxBodyBytes: 4 * 1024 * 1024,
       log: pipeline.log,

@@ -2,8 +2,15 @@ import type { SecretClient } from '@azure/keyvault-secrets';
 import { StorageError } from '../../pipeline/errors';
 import type { SecretStore, StoredSecret } from '../../pipeline/ports';
 
+interface Poller {
+  pollUntilDone(): Promise<unknown>;
+}
+
 /** The part of `SecretClient` this adapter uses (and the test fake implements). */
-export type SecretClientLike = Pick<SecretClient, 'getSecret' | 'setSecret'>;
+export type SecretClientLike = Pick<SecretClient, 'getSecret' | 'setSecret'> & {
+  beginDeleteSecret(name: string): Promise<Poller>;
+  beginRecoverDeletedSecret(name: string): Promise<Poller>;
+};
 
 export interface KeyVaultSecretStoreOptions {
   /** Prepended to every name, so the product's secrets are recognisable in a shared vault. */
@@ -51,17 +58,44 @@ export class KeyVaultSecretStore implements SecretStore {
   }
 
   async put(name: string, secret: StoredSecret): Promise<void> {
-    try {
-      await this.withBackoff(() =>
-        this.client.setSecret(this.options.prefix + name, secret.value, {
+    const vaultName = this.options.prefix + name;
+    const set = () =>
+      this.withBackoff(() =>
+        this.client.setSecret(vaultName, secret.value, {
           tags: { [ORIGIN_TAG]: secret.origin, 'datasync-name': name },
           contentType: 'datasync target credential',
         }),
       );
+    try {
+      await set().catch(async (error: unknown) => {
+        // A deleted name stays reserved while soft-deleted (purge protection): recover it, then write.
+        if (statusOf(error) !== 409) throw error;
+        await (
+          await this.withBackoff(() => this.client.beginRecoverDeletedSecret(vaultName))
+        ).pollUntilDone();
+        await set();
+      });
     } catch (error) {
       throw new StorageError(`could not store secret "${name}" in Key Vault: ${(error as Error).message}`, {
         cause: error,
       });
+    }
+  }
+
+  /** Soft-deletes the secret (the vault keeps it for its retention period, recoverable). */
+  async delete(name: string): Promise<boolean> {
+    try {
+      const poller = await this.withBackoff(() => this.client.beginDeleteSecret(this.options.prefix + name));
+      await poller.pollUntilDone();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw new StorageError(
+        `could not delete secret "${name}" from Key Vault: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

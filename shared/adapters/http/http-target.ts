@@ -53,7 +53,7 @@ export class HttpTarget implements Target {
           url,
           { method: request.method, headers, agent: secure ? this.agents.https : this.agents.http, signal },
           (res) => {
-            readExcerpt(res).then(
+            readExcerpt(res, request.maxResponseBytes ?? EXCERPT_BYTES).then(
               (bodyExcerpt) =>
                 resolve({
                   status: res.statusCode ?? 0,
@@ -78,14 +78,14 @@ export class HttpTarget implements Target {
   }
 }
 
-async function readExcerpt(body: Readable): Promise<string> {
+async function readExcerpt(body: Readable, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let kept = 0;
   for await (const chunk of body) {
-    if (kept < EXCERPT_BYTES) {
+    if (kept < limit) {
       const buffer = Buffer.from(chunk as Buffer);
-      chunks.push(buffer.subarray(0, EXCERPT_BYTES - kept));
-      kept += Math.min(buffer.length, EXCERPT_BYTES - kept);
+      chunks.push(buffer.subarray(0, limit - kept));
+      kept += Math.min(buffer.length, limit - kept);
     }
   }
   return Buffer.concat(chunks).toString('utf8');

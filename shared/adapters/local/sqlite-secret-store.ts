@@ -27,6 +27,7 @@ export class SqliteSecretStore implements SecretStore {
          ON CONFLICT(name) DO UPDATE SET origin = excluded.origin, sealed = excluded.sealed,
            updated_at = excluded.updated_at, used_at = excluded.used_at`,
       ),
+      delete: db.prepare('DELETE FROM secrets WHERE name = ?'),
       touch: db.prepare('UPDATE secrets SET used_at = ? WHERE name = ?'),
       count: db.prepare('SELECT COUNT(*) FROM secrets').pluck(),
       any: db.prepare('SELECT name, sealed FROM secrets ORDER BY updated_at DESC LIMIT 1'),
@@ -37,7 +38,11 @@ export class SqliteSecretStore implements SecretStore {
   async get(name: string): Promise<StoredSecret | undefined> {
     const row = this.statements.get.get(name) as { origin: string; sealed: Buffer } | undefined;
     if (!row) return undefined;
-    this.statements.touch.run(Date.now(), name);
+    try {
+      this.statements.touch.run(Date.now(), name);
+    } catch {
+      // Only the idle clock is lost (a read-only or full disk): the read itself succeeded.
+    }
     let value: string;
     try {
       value = this.open(name, row.sealed);
@@ -53,6 +58,16 @@ export class SqliteSecretStore implements SecretStore {
       this.statements.put.run(name, secret.origin, this.seal(name, secret.value), now, now);
     } catch (error) {
       throw new StorageError(`could not store secret "${name}": ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async delete(name: string): Promise<boolean> {
+    try {
+      return this.statements.delete.run(name).changes > 0;
+    } catch (error) {
+      throw new StorageError(`could not delete secret "${name}": ${(error as Error).message}`, {
         cause: error,
       });
     }
