@@ -82,7 +82,9 @@ describe('KeyVaultSecretStore', () => {
       for (const record of await pipeline.all('datasync'))
         await dispatch({ ...pipeline.dispatchDeps, secrets }, record);
       expect(target.calls).toHaveLength(200);
-      expect(client.calls).toMatchObject({ get: 1, set: 1 });
+      // The first ingest looks the name up twice (is it a connection? has it changed?) while it does not
+      // exist yet, and misses are not cached; every later call is served by the cache.
+      expect(client.calls).toMatchObject({ get: 2, set: 1 });
     } finally {
       pipeline.close();
       await target.stop();
