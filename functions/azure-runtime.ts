@@ -59,7 +59,10 @@ function azureClients(config: Config, credential: TokenCredential): AzureClients
 export function azureRuntime(config: Config, clients: AzureClients): Runtime {
   const azure = config.azure as AzureConfig;
   const sessionQueues = new Set(azure.ordering ? [config.mainStream] : []);
-  const serviceBus = new ServiceBusStream(clients.serviceBus, { sessionQueues });
+  const serviceBus = new ServiceBusStream(clients.serviceBus, {
+    sessionQueues,
+    unorderedSessions: azure.unorderedSessions,
+  });
   const states = new TableMessageStates(clients.table, {
     mainStream: config.mainStream,
     idempotencyWindowMs: config.idempotencyWindowMs,

@@ -10,8 +10,9 @@ import type { Envelope } from '../../contract/envelope';
 import { decodeEnvelope, encodeEnvelope } from '../../contract/envelope-codec';
 import type { Offset } from '../../contract/offset';
 import { StorageError, StreamNotFoundError, ValidationError } from '../../pipeline/errors';
-import { fitErrorRecord } from './error-record-fit';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
+import { fitErrorRecord } from './error-record-fit';
+import { sessionIdFor } from './session-id';
 
 type Sender = Pick<ServiceBusSender, 'createMessageBatch' | 'sendMessages' | 'scheduleMessages' | 'close'>;
 
@@ -27,6 +28,8 @@ export interface ServiceBusClientLike {
 export interface ServiceBusStreamOptions {
   /** Queues with sessions (ordering on): every message needs a session id. */
   sessionQueues: ReadonlySet<string>;
+  /** Shared sessions for messages without a `streamKey` (see `sessionIdFor`). */
+  unorderedSessions: number;
 }
 
 /** Service Bus peeks at most this many per call (and often fewer); pages are asked for this size. */
@@ -175,7 +178,9 @@ export class ServiceBusStream implements StreamStore {
           : {}),
       },
     };
-    if (this.options.sessionQueues.has(stream)) message.sessionId = envelope.streamKey || envelope.id;
+    if (this.options.sessionQueues.has(stream)) {
+      message.sessionId = sessionIdFor(envelope, this.options.unorderedSessions);
+    }
     return message;
   }
 }
