@@ -14,6 +14,8 @@ export const DEFAULTS = {
   dataDir: './.datasync',
   mainStream: 'datasync',
   maxMessageBytes: 256 * 1024,
+  /** Standard Service Bus takes 256 KiB per message, properties included; the rest is for the error record. */
+  azureMaxMessageBytes: 192 * 1024,
   maxBatch: 500,
   maxBodyBytes: 4 * 1024 * 1024,
   maxBufferedBytes: 64 * 1024 * 1024,
@@ -53,6 +55,8 @@ export interface AzureConfig {
   secretPrefix: string;
   /** Sessions on the main queue: per-streamKey order. */
   ordering: boolean;
+  /** Shared sessions for messages without a `streamKey` (one per message would stall the trigger). */
+  unorderedSessions: number;
 }
 
 export interface Config {
@@ -134,6 +138,7 @@ export const CONFIG_KEYS = [
   'DATASYNC_ALERT_TOPIC',
   'DATASYNC_SECRET_PREFIX',
   'DATASYNC_ORDERING',
+  'DATASYNC_UNORDERED_SESSIONS',
   'DATASYNC_ON_FAILURE_ORDER',
   'DATASYNC_HELD_ALERT_MINUTES',
   'DATASYNC_STORAGE_RETRY_BOUND_MS',
@@ -168,7 +173,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const concurrency = read.positiveInt('DATASYNC_DISPATCH_CONCURRENCY', DEFAULTS.concurrency);
   const timeoutMs = read.positiveInt('DATASYNC_TARGET_TIMEOUT_MS', DEFAULTS.timeoutMs);
-  const azure = mode === 'azure' ? readAzure(read) : undefined;
+  const azure = mode === 'azure' ? readAzure(read, concurrency) : undefined;
   return {
     mode,
     mainStream,
@@ -176,7 +181,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     limits: {
       ...DEFAULT_SYNC_LIMITS,
       maxSecretName: DEFAULT_SYNC_LIMITS.maxSecretName - (azure?.secretPrefix.length ?? 0),
-      maxMessageBytes: read.positiveInt('DATASYNC_MAX_MESSAGE_BYTES', DEFAULTS.maxMessageBytes),
+      maxMessageBytes: read.positiveInt(
+        'DATASYNC_MAX_MESSAGE_BYTES',
+        mode === 'azure' ? DEFAULTS.azureMaxMessageBytes : DEFAULTS.maxMessageBytes,
+      ),
       maxBatch: read.positiveInt('DATASYNC_MAX_BATCH', DEFAULTS.maxBatch),
       maxBodyBytes: read.positiveInt('DATASYNC_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes),
     },
@@ -225,7 +233,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
 }
 
-function readAzure(read: EnvReader): AzureConfig {
+function readAzure(read: EnvReader, concurrency: number): AzureConfig {
   const fullyQualifiedNamespace = read.optional(SERVICE_BUS_NAMESPACE_SETTING);
   const connectionString = read.optional(SERVICE_BUS_CONNECTION_STRING_SETTING);
   if (!fullyQualifiedNamespace && !connectionString) {
@@ -265,6 +273,8 @@ function readAzure(read: EnvReader): AzureConfig {
     alertTopic: read.string('DATASYNC_ALERT_TOPIC', DEFAULTS.alertTopic),
     secretPrefix,
     ordering: read.boolean('DATASYNC_ORDERING', true),
+    // As many as the trigger holds at once (the dispatch concurrency), so keyless messages can fill every slot.
+    unorderedSessions: read.int('DATASYNC_UNORDERED_SESSIONS', concurrency, 1, 1000),
   };
 }
 
