@@ -8,6 +8,7 @@ type Resources = Record<string, Record<string, Record<string, unknown>>>;
 function synth(env: Record<string, string> = {}): {
   resources: Resources;
   outputs: Record<string, { value: string }>;
+  backend: Record<string, Record<string, string>>;
   inputs: DatasyncInputs;
 } {
   const inputs = readInputs({ DATASYNC_PACKAGE: '/tmp/datasync-abc.zip', ...env });
@@ -15,9 +16,13 @@ function synth(env: Record<string, string> = {}): {
   const json = JSON.parse(Testing.synth(stack)) as {
     resource: Resources;
     output: Record<string, { value: string }>;
+    terraform: { backend: Record<string, Record<string, string>> };
   };
-  return { resources: json.resource, outputs: json.output, inputs };
+  return { resources: json.resource, outputs: json.output, backend: json.terraform.backend, inputs };
 }
+
+const appSettingsOf = (resources: Resources) =>
+  only(resources, 'azurerm_linux_function_app').app_settings as Record<string, string>;
 
 const only = (resources: Resources, type: string) => {
   const all = Object.values(resources[type] ?? {});
@@ -47,7 +52,7 @@ describe('infra: the datasync stack', () => {
     });
   });
 
-  it('makes one error queue per mapped stream, retained for the retention and never deduplicated', () => {
+  it('makes one error queue per mapped stream, retained for the retention, expiring without dead-lettering, never deduplicated', () => {
     const errorQueues = all(resources, 'azurerm_servicebus_queue').filter(
       (queue) => queue.name !== 'datasync',
     );
@@ -57,7 +62,10 @@ describe('infra: the datasync stack', () => {
       'datasync-error-unexpected',
     ]);
     for (const queue of errorQueues) {
-      expect(queue).toMatchObject({ default_message_ttl: 'P7D', dead_lettering_on_message_expiration: true });
+      expect(queue).toMatchObject({
+        default_message_ttl: 'P7D',
+        dead_lettering_on_message_expiration: false,
+      });
       expect(queue.requires_duplicate_detection).toBeUndefined();
     }
     expect(only(resources, 'azurerm_servicebus_topic')).toMatchObject({ name: 'datasync-alerts' });
@@ -108,16 +116,19 @@ describe('infra: the datasync stack', () => {
     });
   });
 
-  it('runs the app on Linux, Node 20, HTTPS only, with its own identity and the code package', () => {
+  it('runs the app on Linux, Node 22, HTTPS only, with its own identity and the code package', () => {
     const app = only(resources, 'azurerm_linux_function_app');
     expect(app).toMatchObject({
       https_only: true,
       storage_uses_managed_identity: true,
-      identity: { type: 'SystemAssigned' },
+      identity: {
+        type: 'UserAssigned',
+        identity_ids: [expect.stringMatching(/azurerm_user_assigned_identity\./)],
+      },
       zip_deploy_file: '/tmp/datasync-abc.zip',
       ftp_publish_basic_authentication_enabled: false,
       site_config: {
-        application_stack: { node_version: '20' },
+        application_stack: { node_version: '22' },
         always_on: true,
         minimum_tls_version: '1.2',
         ftps_state: 'Disabled',
@@ -127,7 +138,7 @@ describe('infra: the datasync stack', () => {
   });
 
   it('gives the app every setting its configuration needs in Azure mode, and nothing it would refuse', () => {
-    const settings = only(resources, 'azurerm_linux_function_app').app_settings as Record<string, string>;
+    const settings = appSettingsOf(resources);
     const unknown = Object.keys(settings).filter(
       (key) => key.startsWith('DATASYNC_') && !(CONFIG_KEYS as readonly string[]).includes(key),
     );
@@ -158,18 +169,42 @@ describe('infra: the datasync stack', () => {
         ['Key Vault Secrets Officer', expect.stringMatching(/^\$\{azurerm_key_vault\./)],
         [
           'Storage Blob Data Contributor',
-          expect.stringMatching(/^\$\{azurerm_storage_container\..*resource_manager_id\}$/),
+          expect.stringMatching(/^\$\{azurerm_storage_container\.[^}]*\.id\}$/),
         ],
         ['Storage Blob Data Owner', expect.stringMatching(/^\$\{azurerm_storage_account\.storage_runtime/)],
       ].sort(),
     );
     for (const role of all(resources, 'azurerm_role_assignment')) {
-      expect(String(role.principal_id)).toMatch(/azurerm_linux_function_app\..*identity\[0\]\.principal_id/);
       expect(String(role.scope)).not.toMatch(/subscriptions\//);
     }
+    expect(JSON.stringify(resources)).not.toContain('resource_manager_id');
   });
 
-  it('alerts the e-mail receivers on each error queue, dead letters, unrecoverable failures and function failures', () => {
+  it('creates the roles before the app and its code: a user-assigned identity the app depends on', () => {
+    const roles = Object.keys(resources.azurerm_role_assignment ?? {});
+    expect(roles).toHaveLength(5);
+    for (const role of all(resources, 'azurerm_role_assignment')) {
+      expect(String(role.principal_id)).toMatch(
+        /^\$\{azurerm_user_assigned_identity\.[^}]*\.principal_id\}$/,
+      );
+    }
+    const app = only(resources, 'azurerm_linux_function_app');
+    expect(app.depends_on).toEqual(
+      expect.arrayContaining(roles.map((key) => `azurerm_role_assignment.${key}`)),
+    );
+    const settings = appSettingsOf(resources);
+    for (const key of [
+      'AZURE_CLIENT_ID',
+      'ServiceBusConnection__clientId',
+      'AzureWebJobsStorage__clientId',
+    ]) {
+      expect(settings[key]).toMatch(/^\$\{azurerm_user_assigned_identity\.[^}]*\.client_id\}$/);
+    }
+    expect(settings.ServiceBusConnection__credential).toBe('managedidentity');
+    expect(settings.AzureWebJobsStorage__credential).toBe('managedidentity');
+  });
+
+  it('alerts per error queue on new failures, on the main queue dead letters, unrecoverable and function failures, and resolves them', () => {
     const group = only(resources, 'azurerm_monitor_action_group');
     expect((group.email_receiver as Array<{ email_address: string }>).map((r) => r.email_address)).toEqual([
       'ops@example.com',
@@ -179,25 +214,56 @@ describe('infra: the datasync stack', () => {
     const watched = alerts.map((alert) => {
       const [criteria] = alert.criteria as Array<{
         metric_name: string;
+        aggregation: string;
         dimension?: Array<{ values: string[] }>;
       }>;
-      return `${criteria?.metric_name}:${criteria?.dimension?.[0]?.values.join(',') ?? ''}`;
+      return `${criteria?.metric_name}/${criteria?.aggregation}:${criteria?.dimension?.[0]?.values.join(',') ?? ''}`;
     });
     expect(watched.sort()).toEqual(
       [
-        'ActiveMessages:datasync-error-404',
-        'ActiveMessages:datasync-error-503',
-        'ActiveMessages:datasync-error-unexpected',
-        'DeadletteredMessages:*',
-        'IncomingMessages:datasync-alerts',
-        'requests/failed:',
+        'IncomingMessages/Total:datasync-error-404',
+        'IncomingMessages/Total:datasync-error-503',
+        'IncomingMessages/Total:datasync-error-unexpected',
+        'DeadletteredMessages/Maximum:datasync',
+        'IncomingMessages/Total:datasync-alerts',
+        'requests/failed/Count:',
       ].sort(),
     );
     for (const alert of alerts) {
+      expect(alert.auto_mitigate).toBe(true);
       expect(alert.action).toEqual([
         { action_group_id: expect.stringMatching(/azurerm_monitor_action_group\./) },
       ]);
     }
+  });
+
+  it('alerts on open failures and held keys from the status.gauges log line, and resolves them', () => {
+    const rules = all(resources, 'azurerm_monitor_scheduled_query_rules_alert_v2');
+    const byColumn = Object.fromEntries(
+      rules.map((rule) => {
+        const [criteria] = rule.criteria as Array<Record<string, unknown>>;
+        return [String(criteria?.metric_measure_column), { rule, criteria }];
+      }),
+    );
+    expect(Object.keys(byColumn).sort()).toEqual(['heldKeys', 'openFailures']);
+    for (const { rule, criteria } of Object.values(byColumn)) {
+      expect(rule).toMatchObject({
+        auto_mitigation_enabled: true,
+        scopes: [expect.stringMatching(/azurerm_application_insights\./)],
+        action: { action_groups: [expect.stringMatching(/azurerm_monitor_action_group\./)] },
+      });
+      expect(criteria).toMatchObject({ operator: 'GreaterThan', threshold: 0 });
+      expect(String(criteria?.query)).toContain("tostring(gauges.event) == 'status.gauges'");
+    }
+    // The latest gauge above 0 opens failures; a key must stay held for the whole held-alert window.
+    expect(byColumn.openFailures?.criteria).toMatchObject({ time_aggregation_method: 'Maximum' });
+    expect(byColumn.heldKeys?.criteria).toMatchObject({ time_aggregation_method: 'Minimum' });
+    expect(byColumn.heldKeys?.rule.window_duration).toBe('PT15M');
+    const hourly = synth({ DATASYNC_HELD_ALERT_MINUTES: '50' });
+    const held = all(hourly.resources, 'azurerm_monitor_scheduled_query_rules_alert_v2').find((rule) =>
+      String(JSON.stringify(rule.criteria)).includes('heldKeys'),
+    );
+    expect(held?.window_duration).toBe('PT1H');
   });
 
   it('ships a workbook with the sync numbers from the app log lines', () => {
@@ -218,6 +284,7 @@ describe('infra: the datasync stack', () => {
   it('outputs the URLs and names an operator needs', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
+        'base_url',
         'function_app_name',
         'key_vault_url',
         'resource_group',
