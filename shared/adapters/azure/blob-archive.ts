@@ -1,10 +1,14 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import { encodeEnvelope } from '../../contract/envelope-codec';
 import { StorageError } from '../../pipeline/errors';
 import type { Archive, ArchiveEntry } from '../../pipeline/ports';
-import { encodeEnvelope } from '../../contract/envelope-codec';
 import { archiveName } from '../archive-name';
 
-/** Unrecoverable error records as JSON blobs: `<stream>/<yyyy>/<mm>/<dd>/<offset>-<id>.json`. */
+/**
+ * Unrecoverable error records as JSON blobs (names: see `archiveName`). A blob is never overwritten:
+ * the upload requires that none exists, and one that does is the same attempt archived before (a
+ * redelivered message), so it counts as archived.
+ */
 export class BlobArchive implements Archive {
   constructor(private readonly container: ContainerClient) {}
 
@@ -14,9 +18,12 @@ export class BlobArchive implements Archive {
     try {
       await this.container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), {
         blobHTTPHeaders: { blobContentType: 'application/json' },
+        conditions: { ifNoneMatch: '*' },
       });
     } catch (error) {
-      throw new StorageError(`could not archive ${name}: ${(error as Error).message}`, { cause: error });
+      if ((error as { code?: string }).code !== 'BlobAlreadyExists') {
+        throw new StorageError(`could not archive ${name}: ${(error as Error).message}`, { cause: error });
+      }
     }
     return `${this.container.containerName}/${name}`;
   }
