@@ -51,7 +51,8 @@ export class Compute extends Construct {
       identity: { type: 'SystemAssigned' },
       zipDeployFile: inputs.packagePath,
       siteConfig: {
-        applicationStack: { nodeVersion: '20' },
+        // Node 20 reached end of life on 30 April 2026.
+        applicationStack: { nodeVersion: '22' },
         alwaysOn: true,
         minimumTlsVersion: '1.2',
         ftpsState: 'Disabled',

@@ -117,7 +117,7 @@ describe('infra: the datasync stack', () => {
       zip_deploy_file: '/tmp/datasync-abc.zip',
       ftp_publish_basic_authentication_enabled: false,
       site_config: {
-        application_stack: { node_version: '20' },
+        application_stack: { node_version: '22' },
         always_on: true,
         minimum_tls_version: '1.2',
         ftps_state: 'Disabled',

@@ -175,7 +175,8 @@ export class ServiceBusStream implements StreamStore {
           : {}),
       },
     };
-    if (this.options.sessionQueues.has(stream)) message.sessionId = envelope.streamKey || envelope.id;
+    if (this.options.sessionQueues.has(stream))
+      message.sessionId = envelope.streamKey || unorderedSession(envelope.id);
     return message;
   }
 }
@@ -217,4 +218,17 @@ function toRecord(stream: string, message: ServiceBusReceivedMessage): StreamRec
 function translateReadError(stream: string, error: unknown): Error {
   if ((error as { code?: string }).code === 'MessagingEntityNotFound') return new StreamNotFoundError(stream);
   return new StorageError(`could not peek queue "${stream}": ${(error as Error).message}`, { cause: error });
+}
+
+/**
+ * Keyless messages share a few sessions instead of one each: the trigger waits up to its session idle
+ * timeout on every session it accepts, so a session per message would cap throughput at a handful of
+ * messages per second. 16 buckets match `maxConcurrentSessions` in host.json.
+ */
+export const UNORDERED_SESSIONS = 16;
+
+export function unorderedSession(id: string): string {
+  let hash = 0;
+  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
+  return `unordered-${hash % UNORDERED_SESSIONS}`;
 }
