@@ -8,6 +8,7 @@ import { progressFor } from './progress';
 import { renderKeys, renderMessage, renderStatus } from './render';
 import { replayStream, summaryLine } from './replay';
 import { parseRequests, sendRequests } from './send';
+import { smoke } from './smoke';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -164,6 +165,20 @@ function program(): Command {
         progressFor(process.stderr, 'send'),
       );
       out(`sent ${result.sent} request(s) in ${result.batches} batch(es)`);
+    });
+
+  cli
+    .command('smoke')
+    .description(
+      "after a deploy: sync, delivery, a forced failure, its replay and its history, against the host's own /api/echo (DATASYNC_ECHO_ENABLED=true)",
+    )
+    .action(async (_options: unknown, command: Command) => {
+      const { url } = command.optsWithGlobals<{ url: string }>();
+      const passed = await smoke(client(command), url, (step) =>
+        out(`${step.ok ? 'PASS' : 'FAIL'}  ${step.step}: ${step.detail}`),
+      );
+      out(passed ? 'smoke test passed' : 'smoke test failed');
+      if (!passed) process.exitCode = EXIT.callFailed;
     });
 
   for (const command of cli.commands) command.exitOverride();

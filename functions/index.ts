@@ -1,6 +1,7 @@
 import { app } from '@azure/functions';
 import { loadConfig } from '../shared/config/config';
 import { createAzureRuntime } from './azure-runtime';
+import { echoFunction } from './echo-function';
 import { httpFunctions } from './http-functions';
 import { readFunction } from './read-function';
 import type { Runtime } from './runtime';
@@ -14,6 +15,7 @@ let runtime: Runtime | undefined;
 const getRuntime = () => (runtime ??= createAzureRuntime(config));
 
 for (const [name, options] of Object.entries(httpFunctions(getRuntime))) app.http(name, options);
+if (config.echoEnabled) app.http('echo', echoFunction());
 app.hook.appTerminate(async () => {
   await runtime?.close();
 });

@@ -102,6 +102,8 @@ export interface Config {
     secretMaxIdleDays: number;
     dispatchPaused: boolean;
   };
+  /** Serve `/api/echo`, the smoke test's target (off by default). */
+  echoEnabled: boolean;
   /** Present in Azure mode. */
   azure?: AzureConfig;
 }
@@ -131,6 +133,7 @@ export const CONFIG_KEYS = [
   'DATASYNC_SECRET_KEY',
   'DATASYNC_SECRET_MAX_IDLE_DAYS',
   'DATASYNC_DISPATCH_PAUSED',
+  'DATASYNC_ECHO_ENABLED',
   'DATASYNC_KEYVAULT_URL',
   'DATASYNC_ARCHIVE_ACCOUNT_URL',
   'DATASYNC_ARCHIVE_CONNECTION_STRING',
@@ -229,6 +232,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dispatchPaused: read.boolean('DATASYNC_DISPATCH_PAUSED', false),
       secretMaxIdleDays: read.int('DATASYNC_SECRET_MAX_IDLE_DAYS', 0, 0),
     },
+    echoEnabled: read.boolean('DATASYNC_ECHO_ENABLED', false),
     azure,
   };
 }

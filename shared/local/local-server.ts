@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { ApiRequest, ApiResponse, HttpApi } from '../api/http-api';
 import type { Logger } from '../pipeline/ports';
+import type { EchoTarget } from '../api/echo';
 import type { Page, PageRoute } from './operator-routes';
 
 type Route = (api: HttpApi, request: ApiRequest, param: string) => Promise<ApiResponse>;
@@ -45,6 +46,8 @@ function match(path: string): { methods?: Record<string, Route>; param: string }
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface LocalServerOptions {
+  /** Serves `/api/echo`, the smoke test's target (DATASYNC_ECHO_ENABLED). */
+  echo?: EchoTarget;
   maxBodyBytes: number;
   /** Request body bytes held in memory across all connections; beyond it new bodies get 503. */
   maxBufferedBytes: number;
@@ -119,6 +122,13 @@ export class LocalServer {
     }
     const page = req.method === 'GET' ? this.pages[path] : undefined;
     if (page) return this.servePage(req, res, page);
+    if (path === '/api/echo' && this.options.echo) {
+      req.resume();
+      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+      const key = req.headers['idempotency-key'];
+      const status = this.options.echo.answer(query.get('status'), typeof key === 'string' ? key : undefined);
+      return send(res, { status, body: { echo: status } });
+    }
     const { methods, param } = match(path);
     const route = methods?.[req.method ?? ''];
     if (!methods) return send(res, { status: 404, body: { error: `no route ${path}` } });

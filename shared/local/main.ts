@@ -5,6 +5,7 @@ import { DataDirInUseError } from '../adapters/local/sqlite-database';
 import { MetricsLogger } from '../metrics/metrics-logger';
 import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { EmbeddedApp } from './embedded-app';
+import { EchoTarget } from '../api/echo';
 import { LocalServer } from './local-server';
 import { operatorRoutes } from './operator-routes';
 
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
       maxBodyBytes: config.limits.maxBodyBytes,
       maxBufferedBytes: config.local.maxBufferedBytes,
       allowedHosts: config.local.allowedHosts,
+      ...(config.echoEnabled ? { echo: new EchoTarget() } : {}),
     },
     log,
     pages,

@@ -52,3 +52,9 @@ export function retryRequest(stream: string, overrides: Record<string, unknown> 
     ...overrides,
   };
 }
+
+/** A sync request without a key (unordered) and without a credential. */
+export const keyless = (url: string) => ({
+  streamKey: '',
+  streamMessage: { targetRestApi: url, targetRestApiOperation: 'POST' as const, targetRestApiPayload: {} },
+});

@@ -5,13 +5,8 @@ import { loadConfig } from '../../shared/config/config';
 import { JsonLogger } from '../../shared/logging/json-logger';
 import { EmbeddedApp } from '../../shared/local/embedded-app';
 import { AppHarness, apiRequest, until } from '../helpers/app-harness';
-import { syncRequest } from '../helpers/fixtures';
+import { keyless, syncRequest } from '../helpers/fixtures';
 import { TargetServer } from '../helpers/target-server';
-
-const keyless = (url: string) => ({
-  streamKey: '',
-  streamMessage: { targetRestApi: url, targetRestApiOperation: 'POST' as const, targetRestApiPayload: {} },
-});
 
 describe('delivery under faults on the embedded host', () => {
   let harness: AppHarness;

@@ -57,6 +57,24 @@ describe('function registrations (functions/index.ts)', () => {
     expect(http.skipKey).toMatchObject({ methods: ['POST'], route: 'keys/skip', authLevel: 'function' });
   });
 
+  it('registers the anonymous echo target only when DATASYNC_ECHO_ENABLED=true, answering a message its status once', async () => {
+    expect((await register(AZURE_ENV)).http.echo).toBeUndefined();
+    const { http } = await register({ ...AZURE_ENV, DATASYNC_ECHO_ENABLED: 'true' });
+    expect(http.echo).toMatchObject({ route: 'echo', authLevel: 'anonymous' });
+    const handler = http.echo?.handler as HttpHandler;
+    const call = () =>
+      handler(
+        new HttpRequest({
+          method: 'POST',
+          url: 'https://app/api/echo?status=404',
+          headers: { 'idempotency-key': 'm-1' },
+        }),
+        new InvocationContext(),
+      );
+    expect(await call()).toMatchObject({ status: 404 });
+    expect(await call()).toMatchObject({ status: 200 });
+  });
+
   it('registers read as a Service Bus trigger on the main queue, with sessions when ordering is on', async () => {
     expect((await register(AZURE_ENV)).queue.read).toMatchObject({
       connection: 'ServiceBusConnection',

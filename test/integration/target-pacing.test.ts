@@ -1,10 +1,6 @@
+import { keyless } from '../helpers/fixtures';
 import { AppHarness, apiRequest, until } from '../helpers/app-harness';
 import { TargetServer } from '../helpers/target-server';
-
-const keyless = (url: string) => ({
-  streamKey: '',
-  streamMessage: { targetRestApi: url, targetRestApiOperation: 'POST' as const, targetRestApiPayload: {} },
-});
 
 describe('pacing and pausing targets on the embedded host', () => {
   let harness: AppHarness;
