@@ -9,6 +9,7 @@ export function embeddedRuntime(pipeline: EmbeddedPipeline): Runtime {
     close: async () => undefined,
     dispatch: (log) => ({ ...pipeline.dispatchDeps, log }),
     admit: async () => 'deliver',
+    status: () => pipeline.status(),
     backOff: async () => {
       throw new Error('the embedded pipeline has no delayed re-attempts');
     },

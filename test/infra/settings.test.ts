@@ -26,8 +26,10 @@ describe('infra: every DATASYNC_* setting is deployable', () => {
       DATASYNC_TARGET_TIMEOUT_MS: '10000',
       DATASYNC_DISPATCH_CONCURRENCY: '12',
       DATASYNC_REPLAY_BUDGET_MS: '90000',
+      DATASYNC_ECHO_ENABLED: 'true',
     });
     expect(settings).toMatchObject({
+      DATASYNC_ECHO_ENABLED: 'true',
       DATASYNC_AUTO_RETRIES: '5',
       DATASYNC_MAX_ATTEMPTS: '4',
       DATASYNC_TARGET_TIMEOUT_MS: '10000',
