@@ -32,7 +32,31 @@ export interface DatasyncInputs {
   planSku: (typeof DEDICATED_SKUS)[number];
   /** The code package built by `npm run package`. */
   packagePath: string;
+  /** Every other DATASYNC_* app setting present at synth time, checked by the app's own loadConfig. */
+  appSettings: Record<string, string>;
 }
+
+/** Settings of the infrastructure itself, not of the app. */
+const INFRA_SETTINGS = new Set([
+  'DATASYNC_PREFIX',
+  'DATASYNC_LOCATION',
+  'DATASYNC_NAME_SUFFIX',
+  'DATASYNC_ALERT_EMAILS',
+  'DATASYNC_SERVICEBUS_SKU',
+  'DATASYNC_PLAN_SKU',
+  'DATASYNC_MAX_DELIVERY_COUNT',
+  'DATASYNC_PACKAGE',
+]);
+
+/** Settings the stack itself sets from the resources it creates. */
+const SET_BY_THE_STACK = new Set([
+  'DATASYNC_MODE',
+  'DATASYNC_KEYVAULT_URL',
+  'DATASYNC_ARCHIVE_ACCOUNT_URL',
+  'DATASYNC_ARCHIVE_CONTAINER',
+  'DATASYNC_ALERT_TOPIC',
+  'DATASYNC_STATE_TABLE',
+]);
 
 export class InputError extends Error {
   constructor(message: string) {
@@ -68,12 +92,30 @@ export function readInputs(
   if (!/^[a-z0-9]{4,8}$/.test(suffix))
     throw new InputError(`DATASYNC_NAME_SUFFIX must be 4-8 lowercase letters and digits`);
 
-  // The app's own parser validates the settings both sides share.
+  // Every app setting given at synth goes to the Function App; the app's own parser checks them all
+  // now (in Azure mode, with placeholders for what the stack sets), so a typo stops the synth.
+  const appSettings: Record<string, string> = {};
+  for (const [name, setting] of Object.entries(env)) {
+    if (name.startsWith('DATASYNC_') && setting !== undefined && !INFRA_SETTINGS.has(name)) {
+      if (SET_BY_THE_STACK.has(name)) throw new InputError(`${name} is set by the stack; do not give it`);
+      appSettings[name] = setting;
+    }
+  }
+  for (const [name, contextKey] of [
+    ['DATASYNC_ERROR_MAPPING', 'errorMapping'],
+    ['DATASYNC_RETENTION_DAYS', 'retentionDays'],
+    ['DATASYNC_TARGET_ALLOWLIST', 'targetAllowlist'],
+    ['DATASYNC_MAIN_STREAM', 'mainStream'],
+  ] as const) {
+    const given = value(name, contextKey);
+    if (given !== undefined) appSettings[name] = given;
+  }
   const app = loadConfig({
-    DATASYNC_ERROR_MAPPING: value('DATASYNC_ERROR_MAPPING', 'errorMapping'),
-    DATASYNC_RETENTION_DAYS: value('DATASYNC_RETENTION_DAYS', 'retentionDays'),
-    DATASYNC_TARGET_ALLOWLIST: value('DATASYNC_TARGET_ALLOWLIST', 'targetAllowlist'),
-    DATASYNC_MAIN_STREAM: value('DATASYNC_MAIN_STREAM', 'mainStream'),
+    ...appSettings,
+    DATASYNC_MODE: 'azure',
+    ServiceBusConnection__fullyQualifiedNamespace: 'checked-at-synth.servicebus.windows.net',
+    DATASYNC_KEYVAULT_URL: 'https://checked-at-synth.vault.azure.net',
+    DATASYNC_ARCHIVE_ACCOUNT_URL: 'https://checkedatsynth.blob.core.windows.net',
   });
   const routing = new ErrorRouting(app.errorMapping);
 
@@ -121,6 +163,7 @@ export function readInputs(
     maxDeliveryCount,
     planSku: planSku as DatasyncInputs['planSku'],
     packagePath: resolve(value('DATASYNC_PACKAGE', 'package') ?? latestPackage()),
+    appSettings,
   };
 }
 

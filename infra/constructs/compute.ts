@@ -76,6 +76,7 @@ export class Compute extends Construct {
       grant('keyvault-secrets', 'Key Vault Secrets Officer', props.vault.id),
       grant('archive-blobs', 'Storage Blob Data Contributor', storage.archiveContainer.resourceManagerId),
       grant('runtime-blobs', 'Storage Blob Data Owner', storage.runtime.id),
+      grant('state-table', 'Storage Table Data Contributor', storage.stateTable.resourceManagerId),
     ];
   }
 }
@@ -84,6 +85,8 @@ export class Compute extends Construct {
 function appSettings(props: ComputeProps): Record<string, string> {
   const { inputs, names, messaging, storage } = props;
   return {
+    // Every other DATASYNC_* setting given at synth (validated by the app's loadConfig in readInputs).
+    ...inputs.appSettings,
     WEBSITE_RUN_FROM_PACKAGE: '1',
     DATASYNC_MODE: 'azure',
     ServiceBusConnection__fullyQualifiedNamespace: `${messaging.namespace.name}.servicebus.windows.net`,
@@ -91,6 +94,7 @@ function appSettings(props: ComputeProps): Record<string, string> {
     DATASYNC_ARCHIVE_ACCOUNT_URL: storage.archive.primaryBlobEndpoint,
     DATASYNC_ARCHIVE_CONTAINER: names.archiveContainer,
     DATASYNC_ALERT_TOPIC: names.alertTopic,
+    DATASYNC_STATE_TABLE: names.stateTable,
     DATASYNC_MAIN_STREAM: inputs.mainStream,
     DATASYNC_ERROR_MAPPING: JSON.stringify(inputs.errorMapping),
     DATASYNC_RETENTION_DAYS: String(inputs.retentionDays),

@@ -146,6 +146,33 @@ describe('infra: the datasync stack', () => {
     expect(config.errorMapping.map((route) => route.stream)).toContain('datasync-error-unexpected');
   });
 
+  it('provisions the message-state table in the archive account and points the app at it', () => {
+    const table = only(resources, 'azurerm_storage_table');
+    expect(table).toMatchObject({ name: 'datasyncstate' });
+    expect(String(table.storage_account_name)).toMatch(/azurerm_storage_account\.storage_archive/);
+    const app = only(resources, 'azurerm_linux_function_app');
+    expect(app.app_settings).toMatchObject({ DATASYNC_STATE_TABLE: 'datasyncstate' });
+  });
+
+  it('deploys every DATASYNC_* app setting given at synth, checked by the app’s own parser', () => {
+    const { resources: withSettings } = synth({
+      DATASYNC_AUTO_RETRIES: '5',
+      DATASYNC_TARGET_TIMEOUT_MS: '10000',
+      DATASYNC_ON_FAILURE_ORDER: 'continue',
+    });
+    expect(only(withSettings, 'azurerm_linux_function_app').app_settings).toMatchObject({
+      DATASYNC_AUTO_RETRIES: '5',
+      DATASYNC_TARGET_TIMEOUT_MS: '10000',
+      DATASYNC_ON_FAILURE_ORDER: 'continue',
+      DATASYNC_MODE: 'azure',
+    });
+    expect(() => readInputs({ DATASYNC_AUTO_RETRYS: '5' })).toThrow(/unknown setting DATASYNC_AUTO_RETRYS/);
+    expect(() => readInputs({ DATASYNC_TARGET_TIMEOUT_MS: 'soon' })).toThrow(/DATASYNC_TARGET_TIMEOUT_MS/);
+    expect(() => readInputs({ DATASYNC_KEYVAULT_URL: 'https://x.vault.azure.net' })).toThrow(
+      /set by the stack/,
+    );
+  });
+
   it('grants the app least privilege, each role scoped to one resource', () => {
     const roles = all(resources, 'azurerm_role_assignment').map((role) => [
       role.role_definition_name,
@@ -161,6 +188,10 @@ describe('infra: the datasync stack', () => {
           expect.stringMatching(/^\$\{azurerm_storage_container\..*resource_manager_id\}$/),
         ],
         ['Storage Blob Data Owner', expect.stringMatching(/^\$\{azurerm_storage_account\.storage_runtime/)],
+        [
+          'Storage Table Data Contributor',
+          expect.stringMatching(/^\$\{azurerm_storage_table\..*resource_manager_id\}$/),
+        ],
       ].sort(),
     );
     for (const role of all(resources, 'azurerm_role_assignment')) {
