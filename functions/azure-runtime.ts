@@ -77,16 +77,13 @@ export function azureRuntime(config: Config, clients: AzureClients): Runtime {
     alerts: new ServiceBusAlerts(alertSender, log),
   });
 
+  const status = () =>
+    stateStatus(states, assembly.routing, assembly.inFlight, config.mainStream, secrets.backendCalls);
   return {
     mainStream: config.mainStream,
     dispatch: (log) => assembly.dispatchDeps(backends(log), log),
-    api: (log) =>
-      assembly.api(
-        backends(log),
-        () =>
-          stateStatus(states, assembly.routing, assembly.inFlight, config.mainStream, secrets.backendCalls),
-        log,
-      ),
+    api: (log) => assembly.api(backends(log), status, log),
+    status,
     admit: (envelope) => states.admit(envelope),
     backOff: async (envelope, at, backoffs) => {
       if (config.dispatch.onFailure === 'hold' && envelope.streamKey !== '') {

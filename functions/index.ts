@@ -2,6 +2,7 @@ import { app } from '@azure/functions';
 import { loadConfig } from '../shared/config/config';
 import { createAzureRuntime } from './azure-runtime';
 import { echoFunction } from './echo-function';
+import { gaugesFunction } from './gauges-function';
 import { httpFunctions } from './http-functions';
 import { readFunction } from './read-function';
 import type { Runtime } from './runtime';
@@ -16,6 +17,7 @@ const getRuntime = () => (runtime ??= createAzureRuntime(config));
 
 for (const [name, options] of Object.entries(httpFunctions(getRuntime))) app.http(name, options);
 if (config.echoEnabled) app.http('echo', echoFunction());
+app.timer('gauges', gaugesFunction(getRuntime));
 app.hook.appTerminate(async () => {
   await runtime?.close();
 });

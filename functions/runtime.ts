@@ -1,4 +1,5 @@
 import type { HttpApi } from '../shared/api/http-api';
+import type { StatusReport } from '../shared/api/status-report';
 import type { Envelope } from '../shared/contract/envelope';
 import type { DispatchDeps } from '../shared/pipeline/dispatch';
 import type { Logger } from '../shared/pipeline/ports';
@@ -18,6 +19,8 @@ export interface Runtime {
    * message), and its key waits for it meanwhile. Throws when even that cannot be arranged.
    */
   backOff(envelope: Envelope, at: Date, backoffs: number): Promise<void>;
+  /** The status report (state-store counts), also logged as `status.gauges` by a timer. */
+  status(): Promise<StatusReport>;
   /** Releases connections when the worker stops. */
   close(): Promise<void>;
 }

@@ -54,7 +54,9 @@ export class Messaging extends Construct {
           name: stream.name,
           namespaceId: this.namespace.id,
           defaultMessageTtl: retention,
-          deadLetteringOnMessageExpiration: true,
+          // Error queues are a log: records simply expire (the state store knows what is open), so
+          // their dead-letter queues never fill and the dead-letter alert stays about the main queue.
+          deadLetteringOnMessageExpiration: false,
           maxDeliveryCount: inputs.maxDeliveryCount,
         }),
     );

@@ -8,6 +8,7 @@ import {
 } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
 import type { ServicebusNamespace } from '@cdktf/provider-azurerm/lib/servicebus-namespace';
 import { Fn } from 'cdktf';
+import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
 import type { DatasyncInputs } from '../inputs';
@@ -38,6 +39,7 @@ export class Monitoring extends Construct {
   readonly appInsights: ApplicationInsights;
   readonly actionGroup: MonitorActionGroup;
   readonly alerts: MonitorMetricAlert[] = [];
+  readonly gaugeAlerts: MonitorScheduledQueryRulesAlertV2[];
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -84,6 +86,8 @@ export class Monitoring extends Construct {
           frequency: 'PT1M',
           windowSize: 'PT5M',
           criteria: [criteria],
+          // Resolves by itself once the condition is gone, so the next occurrence notifies again.
+          autoMitigate: true,
           action: [{ actionGroupId: this.actionGroup.id }],
         }),
       );
@@ -91,13 +95,13 @@ export class Monitoring extends Construct {
     for (const stream of inputs.errorStreams) {
       alert(
         `queue-${stream.name}`,
-        `Messages are waiting on error stream ${stream.name}: replay it with POST /api/stream/retry once the target is healthy.`,
+        `New failures arrived on error stream ${stream.name} in the last 5 minutes; resolves when none arrive. Replay with datasync replay ${stream.name} once the target is healthy.`,
         stream.unrecoverable ? 1 : 2,
         props.namespace.id,
         {
           metricNamespace: SERVICE_BUS_METRICS,
-          metricName: 'ActiveMessages',
-          aggregation: 'Maximum',
+          metricName: 'IncomingMessages',
+          aggregation: 'Total',
           operator: 'GreaterThan',
           threshold: 0,
           dimension: [{ name: 'EntityName', operator: 'Include', values: [stream.name] }],
@@ -106,7 +110,7 @@ export class Monitoring extends Construct {
     }
     alert(
       'dead-letters',
-      'Messages were dead-lettered (delivery count exhausted or expired): inspect the dead-letter queues.',
+      'Messages on the main queue were dead-lettered (delivery count exhausted): inspect its dead-letter queue.',
       1,
       props.namespace.id,
       {
@@ -115,7 +119,7 @@ export class Monitoring extends Construct {
         aggregation: 'Maximum',
         operator: 'GreaterThan',
         threshold: 0,
-        dimension: [{ name: 'EntityName', operator: 'Include', values: ['*'] }],
+        dimension: [{ name: 'EntityName', operator: 'Include', values: [inputs.mainStream] }],
       },
     );
     alert(
@@ -145,6 +149,43 @@ export class Monitoring extends Construct {
         threshold: 0,
       },
     );
+
+    // Open failures and held keys come from the app's own `status.gauges` log line (every 5 minutes).
+    const gauge = (ruleId: string, field: 'openFailures' | 'heldKeys', description: string) =>
+      new MonitorScheduledQueryRulesAlertV2(this, ruleId, {
+        name: `${inputs.prefix}-${ruleId}`,
+        resourceGroupName,
+        location: inputs.location,
+        scopes: [this.appInsights.id],
+        description,
+        severity: 2,
+        evaluationFrequency: 'PT5M',
+        windowDuration: 'PT15M',
+        autoMitigationEnabled: true,
+        criteria: [
+          {
+            query: `traces | extend e = parse_json(message) | where tostring(e.event) == 'status.gauges' | summarize value = max(toint(e.${field}))`,
+            timeAggregationMethod: 'Maximum',
+            metricMeasureColumn: 'value',
+            operator: 'GreaterThan',
+            threshold: 0,
+            failingPeriods: { minimumFailingPeriodsToTriggerAlert: 1, numberOfEvaluationPeriods: 1 },
+          },
+        ],
+        action: { actionGroups: [this.actionGroup.id] },
+      });
+    this.gaugeAlerts = [
+      gauge(
+        'open-failures',
+        'openFailures',
+        'Failed or parked messages are waiting in error streams (status.gauges.openFailures > 0); resolves when they are replayed or skipped.',
+      ),
+      gauge(
+        'held-keys',
+        'heldKeys',
+        'Messages are held behind a failed message of their key (status.gauges.heldKeys > 0); replay the head, or release or skip the key.',
+      ),
+    ];
 
     new ApplicationInsightsWorkbook(this, 'workbook', {
       name: guidFrom(`${inputs.prefix}-${inputs.suffix}-workbook`),

@@ -6,6 +6,7 @@ import type { EmbeddedPipeline } from './embedded-pipeline';
 export function embeddedRuntime(pipeline: EmbeddedPipeline): Runtime {
   return {
     mainStream: 'datasync',
+    status: () => pipeline.status(),
     close: async () => undefined,
     dispatch: (log) => ({ ...pipeline.dispatchDeps, log }),
     admit: async () => 'deliver',

@@ -57,7 +57,11 @@ describe('infra: the datasync stack', () => {
       'datasync-error-unexpected',
     ]);
     for (const queue of errorQueues) {
-      expect(queue).toMatchObject({ default_message_ttl: 'P7D', dead_lettering_on_message_expiration: true });
+      // Records expire without dead-lettering: DLQs do not fill, and the dead-letter alert clears.
+      expect(queue).toMatchObject({
+        default_message_ttl: 'P7D',
+        dead_lettering_on_message_expiration: false,
+      });
       expect(queue.requires_duplicate_detection).toBeUndefined();
     }
     expect(only(resources, 'azurerm_servicebus_topic')).toMatchObject({ name: 'datasync-alerts' });
@@ -200,7 +204,7 @@ describe('infra: the datasync stack', () => {
     }
   });
 
-  it('alerts the e-mail receivers on each error queue, dead letters, unrecoverable failures and function failures', () => {
+  it('alerts on new failures per error queue, main-queue dead letters, unrecoverable failures, function failures, open failures and held keys; every alert resolves by itself', () => {
     const group = only(resources, 'azurerm_monitor_action_group');
     expect((group.email_receiver as Array<{ email_address: string }>).map((r) => r.email_address)).toEqual([
       'ops@example.com',
@@ -216,10 +220,10 @@ describe('infra: the datasync stack', () => {
     });
     expect(watched.sort()).toEqual(
       [
-        'ActiveMessages:datasync-error-404',
-        'ActiveMessages:datasync-error-503',
-        'ActiveMessages:datasync-error-unexpected',
-        'DeadletteredMessages:*',
+        'IncomingMessages:datasync-error-404',
+        'IncomingMessages:datasync-error-503',
+        'IncomingMessages:datasync-error-unexpected',
+        'DeadletteredMessages:datasync',
         'IncomingMessages:datasync-alerts',
         'requests/failed:',
       ].sort(),
@@ -228,6 +232,19 @@ describe('infra: the datasync stack', () => {
       expect(alert.action).toEqual([
         { action_group_id: expect.stringMatching(/azurerm_monitor_action_group\./) },
       ]);
+      expect(alert.auto_mitigate).toBe(true);
+    }
+    const gauges = all(resources, 'azurerm_monitor_scheduled_query_rules_alert_v2');
+    const queries = gauges.map((rule) => String((rule.criteria as Array<{ query: string }>)[0]?.query));
+    expect(queries.sort()).toEqual([
+      expect.stringMatching(/status\.gauges.*e\.heldKeys/),
+      expect.stringMatching(/status\.gauges.*e\.openFailures/),
+    ]);
+    for (const rule of gauges) {
+      expect(rule).toMatchObject({
+        auto_mitigation_enabled: true,
+        action: { action_groups: [expect.stringMatching(/azurerm_monitor_action_group\./)] },
+      });
     }
   });
 
