@@ -12,7 +12,10 @@ export const INFRA_KEYS = [
   'DATASYNC_PACKAGE',
 ] as const;
 
-/** App settings the stack writes from the resources it creates; a value given at synth time would be overwritten. */
+/**
+ * App settings the stack writes itself (from the resources it creates; private targets always
+ * refused); a value given at synth time would be overwritten, so it is refused.
+ */
 export const STACK_OWNED_KEYS = [
   'DATASYNC_MODE',
   'DATASYNC_KEYVAULT_URL',
@@ -20,6 +23,8 @@ export const STACK_OWNED_KEYS = [
   'DATASYNC_ARCHIVE_CONNECTION_STRING',
   'DATASYNC_ARCHIVE_CONTAINER',
   'DATASYNC_ALERT_TOPIC',
+  'DATASYNC_STATE_TABLE',
+  'DATASYNC_ALLOW_PRIVATE_TARGETS',
 ] as const;
 
 /**

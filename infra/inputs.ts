@@ -170,7 +170,7 @@ function deployableSettings(
   }
   if (sorted.stackOwned.length > 0) {
     throw new InputError(
-      `${sorted.stackOwned.join(', ')} ${sorted.stackOwned.length > 1 ? 'are' : 'is'} set by the stack from the resources it creates; unset ${sorted.stackOwned.length > 1 ? 'them' : 'it'}`,
+      `${sorted.stackOwned.join(', ')} ${sorted.stackOwned.length > 1 ? 'are' : 'is'} set by the stack itself; unset ${sorted.stackOwned.length > 1 ? 'them' : 'it'}`,
     );
   }
   // The app's own Azure default fits Standard; Premium messages may be larger.

@@ -10,6 +10,8 @@ export function names(inputs: Pick<DatasyncInputs, 'prefix' | 'suffix'>) {
     runtimeStorage: `${prefix}rt${suffix}`,
     archiveStorage: `${prefix}ar${suffix}`,
     archiveContainer: 'datasync-archive',
+    /** Message states (Table Storage, in the archive account). */
+    stateTable: 'datasyncstate',
     logAnalytics: `${prefix}-logs`,
     appInsights: `${prefix}-appi`,
     plan: `${prefix}-plan`,

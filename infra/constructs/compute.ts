@@ -54,6 +54,8 @@ export class Compute extends Construct {
       grant('keyvault-secrets', 'Key Vault Secrets Officer', props.vault.id),
       grant('archive-blobs', 'Storage Blob Data Contributor', storage.archiveContainer.id),
       grant('runtime-blobs', 'Storage Blob Data Owner', storage.runtime.id),
+      // azurerm 4.x: a table has no storage_account_id form yet, so resource_manager_id is its ARM id (not deprecated).
+      grant('state-table', 'Storage Table Data Contributor', storage.stateTable.resourceManagerId),
     ];
 
     const plan = new ServicePlan(this, 'plan', {
@@ -122,5 +124,8 @@ function appSettings(props: ComputeProps, identity: UserAssignedIdentity): Recor
     DATASYNC_ARCHIVE_ACCOUNT_URL: storage.archive.primaryBlobEndpoint,
     DATASYNC_ARCHIVE_CONTAINER: names.archiveContainer,
     DATASYNC_ALERT_TOPIC: names.alertTopic,
+    DATASYNC_STATE_TABLE: names.stateTable,
+    // The app's identity token is one metadata-endpoint call away: private targets stay refused in Azure.
+    DATASYNC_ALLOW_PRIVATE_TARGETS: 'false',
   };
 }

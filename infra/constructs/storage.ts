@@ -1,6 +1,7 @@
 import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { StorageManagementPolicy } from '@cdktf/provider-azurerm/lib/storage-management-policy';
+import { StorageTable } from '@cdktf/provider-azurerm/lib/storage-table';
 import { Construct } from 'constructs';
 import type { DatasyncInputs } from '../inputs';
 import type { Names } from '../naming';
@@ -37,6 +38,8 @@ export class Storage extends Construct {
   readonly runtime: StorageAccount;
   readonly archive: StorageAccount;
   readonly archiveContainer: StorageContainer;
+  /** Per-message states, delivery holds, replay positions, ingest keys. */
+  readonly stateTable: StorageTable;
 
   constructor(
     scope: Construct,
@@ -50,6 +53,10 @@ export class Storage extends Construct {
       name: props.names.archiveContainer,
       storageAccountId: this.archive.id,
       containerAccessType: 'private',
+    });
+    this.stateTable = new StorageTable(this, 'state-table', {
+      name: props.names.stateTable,
+      storageAccountName: this.archive.name,
     });
     new StorageManagementPolicy(this, 'archive-lifecycle', {
       storageAccountId: this.archive.id,

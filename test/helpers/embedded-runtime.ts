@@ -6,10 +6,10 @@ import type { EmbeddedPipeline } from './embedded-pipeline';
 export function embeddedRuntime(pipeline: EmbeddedPipeline): Runtime {
   return {
     mainStream: 'datasync',
+    status: () => pipeline.status(),
     close: async () => undefined,
     dispatch: (log) => ({ ...pipeline.dispatchDeps, log }),
     admit: async () => 'deliver',
-    status: () => pipeline.status(),
     backOff: async () => {
       throw new Error('the embedded pipeline has no delayed re-attempts');
     },

@@ -68,10 +68,14 @@ describe('infra: every DATASYNC_* setting is deployable', () => {
     );
   });
 
-  it('refuses a setting the stack sets from its own resources', () => {
+  it('refuses a setting the stack sets itself, private targets included', () => {
     expect(() => readInputs({ DATASYNC_KEYVAULT_URL: 'https://other.vault.azure.net' })).toThrow(
       /DATASYNC_KEYVAULT_URL is set by the stack/,
     );
+    expect(() => readInputs({ DATASYNC_ALLOW_PRIVATE_TARGETS: 'true' })).toThrow(
+      /DATASYNC_ALLOW_PRIVATE_TARGETS is set by the stack/,
+    );
+    expect(synth().settings.DATASYNC_ALLOW_PRIVATE_TARGETS).toBe('false');
   });
 
   it('deploys no local-only setting, secrets included, and reports them', () => {

@@ -157,6 +157,13 @@ describe('infra: the datasync stack', () => {
     expect(config.errorMapping.map((route) => route.stream)).toContain('datasync-error-unexpected');
   });
 
+  it('provisions the message-state table in the archive account and points the app at it', () => {
+    const table = only(resources, 'azurerm_storage_table');
+    expect(table).toMatchObject({ name: 'datasyncstate' });
+    expect(String(table.storage_account_name)).toMatch(/azurerm_storage_account\.storage_archive/);
+    expect(appSettingsOf(resources)).toMatchObject({ DATASYNC_STATE_TABLE: 'datasyncstate' });
+  });
+
   it('grants the app least privilege, each role scoped to one resource', () => {
     const roles = all(resources, 'azurerm_role_assignment').map((role) => [
       role.role_definition_name,
@@ -172,17 +179,22 @@ describe('infra: the datasync stack', () => {
           expect.stringMatching(/^\$\{azurerm_storage_container\.[^}]*\.id\}$/),
         ],
         ['Storage Blob Data Owner', expect.stringMatching(/^\$\{azurerm_storage_account\.storage_runtime/)],
+        [
+          'Storage Table Data Contributor',
+          expect.stringMatching(/^\$\{azurerm_storage_table\.[^}]*\.resource_manager_id\}$/),
+        ],
       ].sort(),
     );
     for (const role of all(resources, 'azurerm_role_assignment')) {
       expect(String(role.scope)).not.toMatch(/subscriptions\//);
     }
-    expect(JSON.stringify(resources)).not.toContain('resource_manager_id');
+    // The container's resource_manager_id is deprecated in azurerm 4.x (its id is the ARM id).
+    expect(JSON.stringify(resources)).not.toMatch(/azurerm_storage_container\.[^}]*\.resource_manager_id/);
   });
 
   it('creates the roles before the app and its code: a user-assigned identity the app depends on', () => {
     const roles = Object.keys(resources.azurerm_role_assignment ?? {});
-    expect(roles).toHaveLength(5);
+    expect(roles).toHaveLength(6);
     for (const role of all(resources, 'azurerm_role_assignment')) {
       expect(String(role.principal_id)).toMatch(
         /^\$\{azurerm_user_assigned_identity\.[^}]*\.principal_id\}$/,

@@ -4,6 +4,7 @@ import {
   type HttpHandler,
   type ServiceBusQueueHandler,
 } from '@azure/functions';
+import { gaugesFunction } from '../../functions/gauges-function';
 import { httpFunctions } from '../../functions/http-functions';
 import { readFunction } from '../../functions/read-function';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
@@ -130,6 +131,19 @@ describe('function handlers', () => {
   });
 
   const http = () => httpFunctions(() => embeddedRuntime(pipeline));
+
+  it('gauges logs the status.gauges line the open-failure and held-key alerts query', async () => {
+    await pipeline.seedFailures('datasync-error-503', [envelope(`${target.url}/a`)]);
+    await pipeline.stream.append('datasync', [envelope(`${target.url}/b`)]);
+    await (
+      gaugesFunction(() => embeddedRuntime(pipeline)).handler as (
+        t: unknown,
+        c: InvocationContext,
+      ) => Promise<void>
+    )({}, context);
+    const line = logs.find((entry) => entry.includes('"status.gauges"')) ?? '';
+    expect(JSON.parse(line.slice(line.indexOf('{')))).toMatchObject({ event: 'status.gauges', backlog: 1 });
+  });
   const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
     new HttpRequest({
       method: 'POST',

@@ -82,7 +82,9 @@ describe('pacing and pausing targets on the embedded host', () => {
     await until(async () => (await targetStatus())?.state === 'open', 10_000, 'the breaker open');
     await until(async () => (await targetStatus())?.inFlight === 0, 10_000, 'the calls in flight answered');
     const callsWhileDown = target.calls.length;
-    expect(callsWhileDown).toBeLessThanOrEqual(8);
+    // The first 8 (the start limit), plus at most a few started as slots freed before the third
+    // failure in a row opened the breaker; the other messages of the 20 were never sent.
+    expect(callsWhileDown).toBeLessThanOrEqual(8 + 3);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(target.calls.length).toBe(callsWhileDown);
 
