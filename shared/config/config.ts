@@ -14,6 +14,11 @@ export const DEFAULTS = {
   dataDir: './.datasync',
   mainStream: 'datasync',
   maxMessageBytes: 256 * 1024,
+  /**
+   * Service Bus Standard caps a message at 256 KiB including its properties, and an error record
+   * (the message plus its failure) must still fit: 192 KiB leaves that room. Premium: raise it.
+   */
+  azureMaxMessageBytes: 192 * 1024,
   maxBatch: 500,
   maxBodyBytes: 4 * 1024 * 1024,
   maxBufferedBytes: 64 * 1024 * 1024,
@@ -179,7 +184,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     limits: {
       ...DEFAULT_SYNC_LIMITS,
       maxSecretName: DEFAULT_SYNC_LIMITS.maxSecretName - (azure?.secretPrefix.length ?? 0),
-      maxMessageBytes: read.positiveInt('DATASYNC_MAX_MESSAGE_BYTES', DEFAULTS.maxMessageBytes),
+      maxMessageBytes: read.positiveInt(
+        'DATASYNC_MAX_MESSAGE_BYTES',
+        mode === 'azure' ? DEFAULTS.azureMaxMessageBytes : DEFAULTS.maxMessageBytes,
+      ),
       maxBatch: read.positiveInt('DATASYNC_MAX_BATCH', DEFAULTS.maxBatch),
       maxBodyBytes: read.positiveInt('DATASYNC_MAX_BODY_BYTES', DEFAULTS.maxBodyBytes),
     },

@@ -41,13 +41,28 @@ describe('BlobArchive (against Azurite)', () => {
       offset: 12n,
       record,
     });
-    const name = `datasync-error-unexpected/2026/03/04/12-${record.id}.json`;
+    const name = `datasync-error-unexpected/2026/03/04/12-${record.id}-attempt${record.attempt}.json`;
     expect(location).toBe(`${container.containerName}/${name}`);
     const blob = container.getBlobClient(name);
     const properties = await blob.getProperties();
     expect(properties.contentType).toBe('application/json');
     const text = (await blob.downloadToBuffer()).toString('utf8');
     expect(JSON.parse(text)).toEqual(record);
+  });
+
+  it('never overwrites an archived record: a later attempt gets its own blob, a repeated write is a no-op', async () => {
+    const archive = new BlobArchive(container);
+    const first = envelope('https://t/x', { attempt: 1 });
+    const at = await archive.put({ stream: 's', offset: 1n, record: first });
+    expect(await archive.put({ stream: 's', offset: 1n, record: { ...first, streamKey: 'changed' } })).toBe(
+      at,
+    );
+    const later = await archive.put({ stream: 's', offset: 1n, record: { ...first, attempt: 2 } });
+    expect(later).not.toBe(at);
+    const kept = await container
+      .getBlobClient(at.slice(container.containerName.length + 1))
+      .downloadToBuffer();
+    expect(JSON.parse(kept.toString('utf8'))).toMatchObject({ streamKey: '' });
   });
 
   it('reports a storage error when the container is missing', async () => {

@@ -4,7 +4,10 @@ import type { Archive, ArchiveEntry } from '../../pipeline/ports';
 import { encodeEnvelope } from '../../contract/envelope-codec';
 import { archiveName } from '../archive-name';
 
-/** Unrecoverable error records as JSON blobs: `<stream>/<yyyy>/<mm>/<dd>/<offset>-<id>.json`. */
+/**
+ * Unrecoverable error records as JSON blobs (`archiveName`), written once: an existing blob is never
+ * overwritten, and finding it already there (a retried write whose answer was lost) counts as done.
+ */
 export class BlobArchive implements Archive {
   constructor(private readonly container: ContainerClient) {}
 
@@ -14,8 +17,11 @@ export class BlobArchive implements Archive {
     try {
       await this.container.getBlockBlobClient(name).upload(text, Buffer.byteLength(text), {
         blobHTTPHeaders: { blobContentType: 'application/json' },
+        conditions: { ifNoneMatch: '*' },
       });
     } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 409)
+        return `${this.container.containerName}/${name}`;
       throw new StorageError(`could not archive ${name}: ${(error as Error).message}`, { cause: error });
     }
     return `${this.container.containerName}/${name}`;
