@@ -4,7 +4,7 @@ import { SecretClient } from '@azure/keyvault-secrets';
 import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { BlobArchive } from '../shared/adapters/azure/blob-archive';
-import { KeyVaultSecretStore } from '../shared/adapters/azure/key-vault-secret-store';
+import { keyVaultClientOptions, KeyVaultSecretStore } from '../shared/adapters/azure/key-vault-secret-store';
 import { RegisteringStream } from '../shared/adapters/azure/registering-stream';
 import { ServiceBusAlerts } from '../shared/adapters/azure/service-bus-alerts';
 import { ServiceBusStream, type ServiceBusClientLike } from '../shared/adapters/azure/service-bus-stream';
@@ -49,7 +49,7 @@ function azureClients(config: Config, credential: TokenCredential): AzureClients
     table: azure.stateTable.url
       ? new TableClient(azure.stateTable.url, azure.stateTable.name, credential)
       : TableClient.fromConnectionString(azure.stateTable.connectionString as string, azure.stateTable.name),
-    secrets: new KeyVaultSecretStore(new SecretClient(azure.keyVaultUrl, credential), {
+    secrets: new KeyVaultSecretStore(new SecretClient(azure.keyVaultUrl, credential, keyVaultClientOptions), {
       prefix: azure.secretPrefix,
     }),
     archive: new BlobArchive(blobs.getContainerClient(azure.archive.container)),

@@ -1,4 +1,7 @@
-import { KeyVaultSecretStore } from '../../shared/adapters/azure/key-vault-secret-store';
+import {
+  keyVaultClientOptions,
+  KeyVaultSecretStore,
+} from '../../shared/adapters/azure/key-vault-secret-store';
 import { dispatch } from '../../shared/pipeline/dispatch';
 import { populate } from '../../shared/pipeline/populate';
 import { CachedSecretStore } from '../../shared/pipeline/secret-cache';
@@ -8,11 +11,9 @@ import { syncRequest } from '../helpers/fixtures';
 import { TargetServer } from '../helpers/target-server';
 
 describe('KeyVaultSecretStore', () => {
-  const noWait = async () => undefined;
-
   it('stores the credential under the prefixed name with its origin in a tag, and reads it back', async () => {
     const client = new FakeSecretClient();
-    const store = new KeyVaultSecretStore(client, { prefix: 'ds-', sleep: noWait });
+    const store = new KeyVaultSecretStore(client, { prefix: 'ds-' });
     await store.put('789', { value: 'Bearer t', origin: 'https://a.example' });
     expect(client.secrets.get('ds-789')).toEqual({
       value: 'Bearer t',
@@ -24,7 +25,7 @@ describe('KeyVaultSecretStore', () => {
 
   it('deletes a secret (soft delete) and can store the same name again by recovering it first', async () => {
     const client = new FakeSecretClient();
-    const store = new KeyVaultSecretStore(client, { prefix: 'ds-', sleep: noWait });
+    const store = new KeyVaultSecretStore(client, { prefix: 'ds-' });
     await store.put('crm', { value: 'v1', origin: 'https://a.example' });
     await expect(store.delete('crm')).resolves.toBe(true);
     await expect(store.get('crm')).resolves.toBeUndefined();
@@ -34,41 +35,22 @@ describe('KeyVaultSecretStore', () => {
     await expect(store.get('crm')).resolves.toEqual({ value: 'v2', origin: 'https://a.example' });
   });
 
-  it('backs off on 429 and honours Retry-After', async () => {
-    const client = new FakeSecretClient();
-    const waits: number[] = [];
-    const store = new KeyVaultSecretStore(client, {
-      prefix: 'ds-',
-      backoffMs: 100,
-      sleep: async (ms) => void waits.push(ms),
-    });
-    client.throttleNext = 2;
-    await store.put('789', { value: 'Bearer t', origin: 'https://a.example' });
-    client.throttleNext = 1;
-    client.retryAfter = '3';
-    await store.get('789');
-    expect(waits).toEqual([100, 200, 3000]);
-    expect(client.calls).toMatchObject({ get: 2, set: 3 });
-  });
-
-  it('gives up after the last attempt with a storage error', async () => {
+  it('leaves throttling to the SDK retry policy: one call per read here, and a 429 that outlasts it is a storage error', async () => {
     const client = new FakeSecretClient();
     client.throttleNext = 10;
-    const store = new KeyVaultSecretStore(client, { prefix: 'ds-', maxAttempts: 3, sleep: noWait });
+    const store = new KeyVaultSecretStore(client, { prefix: 'ds-' });
     await expect(store.get('789')).rejects.toThrow(
       /could not read secret "789" from Key Vault: Too many requests/,
     );
-    expect(client.calls.get).toBe(3);
+    expect(client.calls.get).toBe(1);
+    expect(keyVaultClientOptions.retryOptions.maxRetries).toBeGreaterThan(0);
   });
 
   it('behind the cache, spends no Key Vault call per message in steady state', async () => {
     const target = await new TargetServer().start();
     const pipeline = new EmbeddedPipeline();
     const client = new FakeSecretClient();
-    const secrets = new CachedSecretStore(
-      new KeyVaultSecretStore(client, { prefix: 'ds-', sleep: noWait }),
-      60_000,
-    );
+    const secrets = new CachedSecretStore(new KeyVaultSecretStore(client, { prefix: 'ds-' }), 60_000);
     try {
       for (let i = 0; i < 20; i += 1) {
         await populate(
