@@ -1,7 +1,7 @@
 import type { ArchiveEntry } from '../pipeline/ports';
 
 /**
- * `<stream>/<yyyy>/<mm>/<dd>/<position>-<id>-<attempt>.json`, dated by the failure (UTC). The
+ * `<stream>/<yyyy>/<mm>/<dd>/<position>-<id>-attempt<n>.json`, dated by the failure (UTC). The
  * position is the record's offset in its stream or, where the backend assigns offsets only after the
  * send (Service Bus), where it failed from (`from-<stream>-<offset>`). The attempt gives each
  * archiving of a message its own name, so a later failure never overwrites an earlier record.
@@ -19,5 +19,5 @@ export function archiveName(entry: ArchiveEntry): string {
       : from
         ? `from-${from.stream}-${from.offset}`
         : 'unsequenced';
-  return `${entry.stream}/${yyyy}/${mm}/${dd}/${position}-${record.id}-${record.attempt}.json`;
+  return `${entry.stream}/${yyyy}/${mm}/${dd}/${position}-${record.id}-attempt${record.attempt}.json`;
 }

@@ -14,7 +14,10 @@ export const DEFAULTS = {
   dataDir: './.datasync',
   mainStream: 'datasync',
   maxMessageBytes: 256 * 1024,
-  /** Standard Service Bus takes 256 KiB per message, properties included; the rest is for the error record. */
+  /**
+   * Service Bus Standard caps a message at 256 KiB including its properties, and an error record
+   * (the message plus its failure) must still fit: 192 KiB leaves that room. Premium: raise it.
+   */
   azureMaxMessageBytes: 192 * 1024,
   maxBatch: 500,
   maxBodyBytes: 4 * 1024 * 1024,

@@ -21,7 +21,7 @@ describe('BlobArchive (against Azurite)', () => {
   });
   afterEach(() => container.deleteIfExists());
 
-  it('writes one JSON blob per record under <stream>/<yyyy>/<mm>/<dd>/<offset>-<id>-<attempt>.json', async () => {
+  it('writes one JSON blob per record under <stream>/<yyyy>/<mm>/<dd>/<offset>-<id>-attempt<n>.json', async () => {
     const record = envelope('https://t.example/x', {
       streamMessage: {
         vaultSecretName: '789',
@@ -41,7 +41,7 @@ describe('BlobArchive (against Azurite)', () => {
       offset: 12n,
       record,
     });
-    const name = `datasync-error-unexpected/2026/03/04/12-${record.id}-${record.attempt}.json`;
+    const name = `datasync-error-unexpected/2026/03/04/12-${record.id}-attempt${record.attempt}.json`;
     expect(location).toBe(`${container.containerName}/${name}`);
     const blob = container.getBlobClient(name);
     const properties = await blob.getProperties();
@@ -63,7 +63,7 @@ describe('BlobArchive (against Azurite)', () => {
     });
     const location = await new BlobArchive(container).put({ stream: 'parked', record });
     expect(location).toBe(
-      `${container.containerName}/parked/2026/03/04/from-datasync-41-${record.id}-2.json`,
+      `${container.containerName}/parked/2026/03/04/from-datasync-41-${record.id}-attempt2.json`,
     );
   });
 
@@ -85,8 +85,8 @@ describe('BlobArchive (against Azurite)', () => {
     const names: string[] = [];
     for await (const blob of container.listBlobsFlat()) names.push(blob.name);
     expect(names.sort()).toEqual([
-      `parked/2026/03/04/from-datasync-3-${first.id}-1.json`,
-      `parked/2026/03/04/from-datasync-3-${first.id}-2.json`,
+      `parked/2026/03/04/from-datasync-3-${first.id}-attempt1.json`,
+      `parked/2026/03/04/from-datasync-3-${first.id}-attempt2.json`,
     ]);
     const kept = await container.getBlobClient(names[0] as string).downloadToBuffer();
     expect(JSON.parse(kept.toString('utf8'))).toEqual(first);

@@ -90,7 +90,7 @@ describe('dispatch', () => {
     const folder = join(pipeline.dir, 'archive', 'datasync-error-unexpected');
     const day = new Date().toISOString().slice(0, 10).split('-');
     const files = readdirSync(join(folder, ...day));
-    expect(files).toEqual([`0-${source.body.id}-1.json`]);
+    expect(files).toEqual([`0-${source.body.id}-attempt1.json`]);
     const archived = JSON.parse(readFileSync(join(folder, ...day, files[0] as string), 'utf8'));
     expect(archived).toMatchObject({ id: source.body.id, failure: { status: 409, from: { offset: '7' } } });
     const alerts = await pipeline.stream.readAfter('datasync-alerts', -1n, 10);

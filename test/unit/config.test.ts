@@ -100,4 +100,14 @@ describe('loadConfig', () => {
     });
     expect(config.local).toMatchObject({ allowedHosts: ['dev.box', 'dev.box:7071'], maxBufferedBytes: 1000 });
   });
+  it('leaves room for properties and the error record on Azure: 192 KiB by default, 256 KiB locally', () => {
+    expect(loadConfig({}).limits.maxMessageBytes).toBe(256 * 1024);
+    const azure = loadConfig({
+      DATASYNC_MODE: 'azure',
+      ServiceBusConnection__fullyQualifiedNamespace: 'x.servicebus.windows.net',
+      DATASYNC_KEYVAULT_URL: 'https://x.vault.azure.net',
+      DATASYNC_ARCHIVE_ACCOUNT_URL: 'https://x.blob.core.windows.net',
+    });
+    expect(azure.limits.maxMessageBytes).toBe(192 * 1024);
+  });
 });
