@@ -1,10 +1,9 @@
 import { TableClient } from '@azure/data-tables';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { SecretClient } from '@azure/keyvault-secrets';
 import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { BlobArchive } from '../shared/adapters/azure/blob-archive';
-import { keyVaultClientOptions, KeyVaultSecretStore } from '../shared/adapters/azure/key-vault-secret-store';
+import { createSecretClient, KeyVaultSecretStore } from '../shared/adapters/azure/key-vault-secret-store';
 import { RegisteringStream } from '../shared/adapters/azure/registering-stream';
 import { ServiceBusAlerts } from '../shared/adapters/azure/service-bus-alerts';
 import { ServiceBusStream, type ServiceBusClientLike } from '../shared/adapters/azure/service-bus-stream';
@@ -49,7 +48,7 @@ function azureClients(config: Config, credential: TokenCredential): AzureClients
     table: azure.stateTable.url
       ? new TableClient(azure.stateTable.url, azure.stateTable.name, credential)
       : TableClient.fromConnectionString(azure.stateTable.connectionString as string, azure.stateTable.name),
-    secrets: new KeyVaultSecretStore(new SecretClient(azure.keyVaultUrl, credential, keyVaultClientOptions), {
+    secrets: new KeyVaultSecretStore(createSecretClient(azure.keyVaultUrl, credential), {
       prefix: azure.secretPrefix,
     }),
     archive: new BlobArchive(blobs.getContainerClient(azure.archive.container)),
@@ -59,7 +58,10 @@ function azureClients(config: Config, credential: TokenCredential): AzureClients
 export function azureRuntime(config: Config, clients: AzureClients): Runtime {
   const azure = config.azure as AzureConfig;
   const sessionQueues = new Set(azure.ordering ? [config.mainStream] : []);
-  const serviceBus = new ServiceBusStream(clients.serviceBus, { sessionQueues });
+  const serviceBus = new ServiceBusStream(clients.serviceBus, {
+    sessionQueues,
+    unorderedSessions: azure.unorderedSessions,
+  });
   const states = new TableMessageStates(clients.table, {
     mainStream: config.mainStream,
     idempotencyWindowMs: config.idempotencyWindowMs,
@@ -79,11 +81,12 @@ export function azureRuntime(config: Config, clients: AzureClients): Runtime {
 
   const status = () =>
     stateStatus(states, assembly.routing, assembly.inFlight, config.mainStream, secrets.backendCalls);
+
   return {
     mainStream: config.mainStream,
+    status,
     dispatch: (log) => assembly.dispatchDeps(backends(log), log),
     api: (log) => assembly.api(backends(log), status, log),
-    status,
     admit: (envelope) => states.admit(envelope),
     backOff: async (envelope, at, backoffs) => {
       if (config.dispatch.onFailure === 'hold' && envelope.streamKey !== '') {

@@ -1,25 +1,27 @@
 import type { InvocationContext, TimerFunctionOptions } from '@azure/functions';
 import { contextLogger } from './context-logger';
+import { toGauges } from './converters/to-gauges';
 import type { Runtime } from './runtime';
 
+/** At second 0 of every minute (NCRONTAB with seconds). */
+export const GAUGES_SCHEDULE = '0 * * * * *';
+
 /**
- * Every 5 minutes, the `status.gauges` log line the open-failure and held-key alerts query (the
- * local host writes the same line every minute). Read from the state store's counts.
+ * Logs `status.gauges` {openFailures, heldKeys, heldMessages, backlog...} every minute from the state
+ * store, as the local host does: the open-failures and held-keys alerts query this line. A failure is
+ * logged and the next minute tries again (no retry policy: a late gauge is worth nothing).
  */
 export function gaugesFunction(runtime: () => Runtime): TimerFunctionOptions {
   return {
-    schedule: '0 */5 * * * *',
+    schedule: GAUGES_SCHEDULE,
+    runOnStartup: false,
     handler: async (_timer: unknown, context: InvocationContext) => {
       const log = contextLogger(context);
-      const status = await runtime().status();
-      log.info('status.gauges', {
-        backlog: status.consumer.backlog,
-        inFlight: status.consumer.inFlight,
-        scheduledRetries: status.consumer.scheduledRetries,
-        openFailures: status.streams.reduce((sum, stream) => sum + (stream.openFailures ?? 0), 0),
-        heldKeys: status.heldKeys.keys,
-        heldMessages: status.heldKeys.messages,
-      });
+      try {
+        log.info('status.gauges', toGauges(await runtime().status()));
+      } catch (error) {
+        log.error('status.gauges_failed', { error: String(error) });
+      }
     },
   };
 }

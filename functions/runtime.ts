@@ -19,7 +19,7 @@ export interface Runtime {
    * message), and its key waits for it meanwhile. Throws when even that cannot be arranged.
    */
   backOff(envelope: Envelope, at: Date, backoffs: number): Promise<void>;
-  /** The status report (state-store counts), also logged as `status.gauges` by a timer. */
+  /** The status report (`GET /api/stream/status`), also logged every minute as `status.gauges`. */
   status(): Promise<StatusReport>;
   /** Releases connections when the worker stops. */
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import { join } from 'node:path';
 import type { Construct } from 'constructs';
 import { Compute } from './constructs/compute';
 import { Messaging } from './constructs/messaging';
@@ -10,11 +11,16 @@ import { Storage } from './constructs/storage';
 import type { DatasyncInputs } from './inputs';
 import { names } from './naming';
 
+/** Where `cdktf deploy` keeps the Terraform state locally (git-ignored); see docs/deploy.md for a remote backend. */
+export const STATE_DIR = '.terraform-state';
+
 /** The whole Azure footprint of datasync, one stack built from small constructs. */
 export class DatasyncStack extends TerraformStack {
   constructor(scope: Construct, id: string, inputs: DatasyncInputs) {
     super(scope, id);
     const n = names(inputs);
+    // The state holds secrets (the Application Insights connection string): a git-ignored folder, not the repo root.
+    new LocalBackend(this, { path: join(process.cwd(), STATE_DIR, `${id}.tfstate`) });
     new AzurermProvider(this, 'azurerm', {
       features: [{}],
       storageUseAzuread: true,
@@ -50,6 +56,7 @@ export class DatasyncStack extends TerraformStack {
     new TerraformOutput(this, 'retry_url', { value: `${base}/retry` });
     new TerraformOutput(this, 'status_url', { value: `${base}/status` });
     new TerraformOutput(this, 'function_app_name', { value: compute.app.name });
+    new TerraformOutput(this, 'base_url', { value: `https://${compute.app.defaultHostname}` });
     new TerraformOutput(this, 'resource_group', { value: group.name });
     new TerraformOutput(this, 'servicebus_namespace', { value: messaging.namespace.name });
     new TerraformOutput(this, 'key_vault_url', { value: secrets.vault.vaultUri });

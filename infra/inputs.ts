@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../shared/config/config';
-import type { ErrorRoute } from '../shared/contract/retry-request';
+import { loadConfig, SERVICE_BUS_NAMESPACE_SETTING, type Config } from '../shared/config/config';
 import { ErrorRouting } from '../shared/pipeline/error-routing';
+import { sortSettings } from './app-settings';
+import { names } from './naming';
 
 export const DEDICATED_SKUS = ['B1', 'B2', 'B3', 'S1', 'S2', 'S3', 'P0v3', 'P1v3', 'P2v3', 'P3v3'] as const;
+
+export type ServiceBusSku = 'Standard' | 'Premium';
 
 export interface ErrorStreamInput {
   name: string;
@@ -20,43 +23,21 @@ export interface DatasyncInputs {
   /** Makes globally unique names (storage, vault, namespace, app) unique; derived from prefix + location by default. */
   suffix: string;
   alertEmails: string[];
-  mainStream: string;
-  /** The app's error mapping; one queue per distinct stream. */
-  errorMapping: ErrorRoute[];
+  /** The app's configuration as it will run in Azure, parsed by the app's own `loadConfig`. */
+  app: Config;
+  /** The `DATASYNC_*` app settings given at synth time (plus the tier's message limit), deployed as given. */
+  appSettings: Record<string, string>;
+  /** Local-only settings that were present and are not deployed (reported at synth). */
+  skippedSettings: string[];
+  /** One queue per distinct stream of the app's error mapping. */
   errorStreams: ErrorStreamInput[];
   retentionDays: number;
-  targetAllowlist: string[];
-  serviceBusSku: 'Standard' | 'Premium';
-  ordering: boolean;
+  serviceBusSku: ServiceBusSku;
   maxDeliveryCount: number;
   planSku: (typeof DEDICATED_SKUS)[number];
   /** The code package built by `npm run package`. */
   packagePath: string;
-  /** Every other DATASYNC_* app setting present at synth time, checked by the app's own loadConfig. */
-  appSettings: Record<string, string>;
 }
-
-/** Settings of the infrastructure itself, not of the app. */
-const INFRA_SETTINGS = new Set([
-  'DATASYNC_PREFIX',
-  'DATASYNC_LOCATION',
-  'DATASYNC_NAME_SUFFIX',
-  'DATASYNC_ALERT_EMAILS',
-  'DATASYNC_SERVICEBUS_SKU',
-  'DATASYNC_PLAN_SKU',
-  'DATASYNC_MAX_DELIVERY_COUNT',
-  'DATASYNC_PACKAGE',
-]);
-
-/** Settings the stack itself sets from the resources it creates. */
-const SET_BY_THE_STACK = new Set([
-  'DATASYNC_MODE',
-  'DATASYNC_KEYVAULT_URL',
-  'DATASYNC_ARCHIVE_ACCOUNT_URL',
-  'DATASYNC_ARCHIVE_CONTAINER',
-  'DATASYNC_ALERT_TOPIC',
-  'DATASYNC_STATE_TABLE',
-]);
 
 export class InputError extends Error {
   constructor(message: string) {
@@ -66,10 +47,26 @@ export class InputError extends Error {
 }
 
 const PACKAGE_DIR = '.package';
+const KIB = 1024;
+
+/** The largest message each Service Bus tier accepts (Premium: the queues' default maximum). */
+export const TIER_MESSAGE_BYTES: Record<ServiceBusSku, number> = { Standard: 256 * KIB, Premium: 1024 * KIB };
+/** Room an error record needs beyond the caller's message: properties, the failure, the excerpt. */
+export const ERROR_RECORD_HEADROOM_BYTES = 64 * KIB;
+
+/** cdktf context keys (`-c key=value`) accepted for the app settings most often chosen per deployment. */
+const CONTEXT_SETTINGS: Record<string, string> = {
+  errorMapping: 'DATASYNC_ERROR_MAPPING',
+  retentionDays: 'DATASYNC_RETENTION_DAYS',
+  targetAllowlist: 'DATASYNC_TARGET_ALLOWLIST',
+  mainStream: 'DATASYNC_MAIN_STREAM',
+  ordering: 'DATASYNC_ORDERING',
+};
 
 /**
- * Inputs from environment variables (the same names the app reads where they are shared, so the
- * infra and the app cannot disagree) or cdktf context (`-c key=value` style, via `context`).
+ * Inputs from environment variables or cdktf context (`-c key=value` style, via `context`). Every
+ * `DATASYNC_*` app setting present is deployed and validated by the app's own `loadConfig`, exactly
+ * as the app will read it; a name nobody reads stops the synth.
  */
 export function readInputs(
   env: Record<string, string | undefined>,
@@ -92,33 +89,6 @@ export function readInputs(
   if (!/^[a-z0-9]{4,8}$/.test(suffix))
     throw new InputError(`DATASYNC_NAME_SUFFIX must be 4-8 lowercase letters and digits`);
 
-  // Every app setting given at synth goes to the Function App; the app's own parser checks them all
-  // now (in Azure mode, with placeholders for what the stack sets), so a typo stops the synth.
-  const appSettings: Record<string, string> = {};
-  for (const [name, setting] of Object.entries(env)) {
-    if (name.startsWith('DATASYNC_') && setting !== undefined && !INFRA_SETTINGS.has(name)) {
-      if (SET_BY_THE_STACK.has(name)) throw new InputError(`${name} is set by the stack; do not give it`);
-      appSettings[name] = setting;
-    }
-  }
-  for (const [name, contextKey] of [
-    ['DATASYNC_ERROR_MAPPING', 'errorMapping'],
-    ['DATASYNC_RETENTION_DAYS', 'retentionDays'],
-    ['DATASYNC_TARGET_ALLOWLIST', 'targetAllowlist'],
-    ['DATASYNC_MAIN_STREAM', 'mainStream'],
-  ] as const) {
-    const given = value(name, contextKey);
-    if (given !== undefined) appSettings[name] = given;
-  }
-  const app = loadConfig({
-    ...appSettings,
-    DATASYNC_MODE: 'azure',
-    ServiceBusConnection__fullyQualifiedNamespace: 'checked-at-synth.servicebus.windows.net',
-    DATASYNC_KEYVAULT_URL: 'https://checked-at-synth.vault.azure.net',
-    DATASYNC_ARCHIVE_ACCOUNT_URL: 'https://checkedatsynth.blob.core.windows.net',
-  });
-  const routing = new ErrorRouting(app.errorMapping);
-
   const alertEmails = (value('DATASYNC_ALERT_EMAILS', 'alertEmails') ?? '')
     .split(',')
     .map((email) => email.trim())
@@ -140,31 +110,74 @@ export function readInputs(
         'Linux Consumption cannot run a zip-deployed package, and Elastic Premium needs a key-based content share',
     );
   }
-  const ordering = value('DATASYNC_ORDERING', 'ordering') ?? 'true';
-  if (ordering !== 'true' && ordering !== 'false')
-    throw new InputError('DATASYNC_ORDERING must be true or false');
   const maxDeliveryCount = Number(value('DATASYNC_MAX_DELIVERY_COUNT', 'maxDeliveryCount') ?? '10');
   if (!Number.isInteger(maxDeliveryCount) || maxDeliveryCount < 1 || maxDeliveryCount > 2000) {
     throw new InputError('DATASYNC_MAX_DELIVERY_COUNT must be an integer from 1 to 2000');
   }
+
+  const n = names({ prefix, suffix });
+  const { appSettings, skipped } = deployableSettings(env, context, serviceBusSku);
+  // The app's own parser, fed what the app will see in Azure: the settings given plus the stack's own.
+  const app = loadConfig({
+    ...appSettings,
+    DATASYNC_MODE: 'azure',
+    [SERVICE_BUS_NAMESPACE_SETTING]: `${n.serviceBusNamespace}.servicebus.windows.net`,
+    DATASYNC_KEYVAULT_URL: `https://${n.keyVault}.vault.azure.net/`,
+    DATASYNC_ARCHIVE_ACCOUNT_URL: `https://${n.archiveStorage}.blob.core.windows.net/`,
+  });
+  const messageLimit = TIER_MESSAGE_BYTES[serviceBusSku] - ERROR_RECORD_HEADROOM_BYTES;
+  if (app.limits.maxMessageBytes > messageLimit) {
+    throw new InputError(
+      `DATASYNC_MAX_MESSAGE_BYTES must be at most ${messageLimit} on Service Bus ${serviceBusSku} ` +
+        `(its ${TIER_MESSAGE_BYTES[serviceBusSku]}-byte message limit less ${ERROR_RECORD_HEADROOM_BYTES} for properties and the error record)`,
+    );
+  }
+  const routing = new ErrorRouting(app.errorMapping);
 
   return {
     location,
     prefix,
     suffix,
     alertEmails,
-    mainStream: app.mainStream,
-    errorMapping: app.errorMapping,
+    app,
+    appSettings,
+    skippedSettings: skipped,
     errorStreams: routing.streams().map((name) => ({ name, unrecoverable: routing.isUnrecoverable(name) })),
     retentionDays: app.retentionMs / (24 * 3600 * 1000),
-    targetAllowlist: app.targets.allowlist,
     serviceBusSku,
-    ordering: ordering === 'true',
     maxDeliveryCount,
     planSku: planSku as DatasyncInputs['planSku'],
     packagePath: resolve(value('DATASYNC_PACKAGE', 'package') ?? latestPackage()),
-    appSettings,
   };
+}
+
+/** The app settings to deploy: every known `DATASYNC_*` setting given, context aliases included. */
+function deployableSettings(
+  env: Record<string, string | undefined>,
+  context: (key: string) => unknown,
+  serviceBusSku: ServiceBusSku,
+): { appSettings: Record<string, string>; skipped: string[] } {
+  const merged: Record<string, string | undefined> = { ...env };
+  for (const [contextKey, envName] of Object.entries(CONTEXT_SETTINGS)) {
+    const fromContext = context(contextKey);
+    if (typeof fromContext === 'string') merged[envName] = fromContext;
+  }
+  const sorted = sortSettings(merged);
+  if (sorted.unknown.length > 0) {
+    throw new InputError(
+      `unknown setting ${sorted.unknown.join(', ')}: not an app setting nor a stack input`,
+    );
+  }
+  if (sorted.stackOwned.length > 0) {
+    throw new InputError(
+      `${sorted.stackOwned.join(', ')} ${sorted.stackOwned.length > 1 ? 'are' : 'is'} set by the stack itself; unset ${sorted.stackOwned.length > 1 ? 'them' : 'it'}`,
+    );
+  }
+  // The app's own Azure default fits Standard; Premium messages may be larger.
+  if (sorted.app.DATASYNC_MAX_MESSAGE_BYTES === undefined && serviceBusSku === 'Premium') {
+    sorted.app.DATASYNC_MAX_MESSAGE_BYTES = String(TIER_MESSAGE_BYTES.Premium - ERROR_RECORD_HEADROOM_BYTES);
+  }
+  return { appSettings: sorted.app, skipped: sorted.skipped };
 }
 
 /** The newest `.package/datasync-<hash>.zip`; a name that changes with the content makes Terraform redeploy. */

@@ -11,6 +11,11 @@ try {
       'datasync infra: no code package found; run `npm run package` before `cdktf deploy`\n',
     );
   }
+  if (inputs.skippedSettings.length > 0) {
+    process.stderr.write(
+      `datasync infra: not deployed (local host only): ${inputs.skippedSettings.join(', ')}\n`,
+    );
+  }
   new DatasyncStack(app, 'datasync', inputs);
   app.synth();
 } catch (error) {

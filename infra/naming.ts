@@ -16,6 +16,7 @@ export function names(inputs: Pick<DatasyncInputs, 'prefix' | 'suffix'>) {
     appInsights: `${prefix}-appi`,
     plan: `${prefix}-plan`,
     functionApp: `${prefix}-func-${suffix}`,
+    identity: `${prefix}-id`,
     actionGroup: `${prefix}-alerts`,
     alertTopic: 'datasync-alerts',
     alertSubscription: 'operators',

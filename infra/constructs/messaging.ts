@@ -15,8 +15,10 @@ export interface MessagingProps {
 /**
  * Service Bus: the main queue (sessions when ordering is on, duplicate detection on message id,
  * dead-lettering after the max delivery count), one queue per error stream (TTL = retention, then
- * dead-lettered; no duplicate detection, because a replay re-routes the same message id into the
- * same queue), and the alert topic. SAS is off: identities only.
+ * the records simply expire: an error queue is a stream's retained history, only peeked, and what was
+ * handled lives in the state store, so expiry is not a failure and must not fill a dead-letter queue
+ * or fire the dead-letter alert; no duplicate detection, because a replay re-routes the same message
+ * id into the same queue), and the alert topic. SAS is off: identities only.
  */
 export class Messaging extends Construct {
   readonly namespace: ServicebusNamespace;
@@ -38,11 +40,11 @@ export class Messaging extends Construct {
       minimumTlsVersion: '1.2',
     });
     this.mainQueue = new ServicebusQueue(this, 'main-queue', {
-      name: inputs.mainStream,
+      name: inputs.app.mainStream,
       namespaceId: this.namespace.id,
       maxDeliveryCount: inputs.maxDeliveryCount,
       lockDuration: 'PT2M',
-      requiresSession: inputs.ordering,
+      requiresSession: inputs.app.azure?.ordering ?? true,
       requiresDuplicateDetection: true,
       duplicateDetectionHistoryTimeWindow: 'PT10M',
       defaultMessageTtl: retention,
@@ -54,8 +56,6 @@ export class Messaging extends Construct {
           name: stream.name,
           namespaceId: this.namespace.id,
           defaultMessageTtl: retention,
-          // Error queues are a log: records simply expire (the state store knows what is open), so
-          // their dead-letter queues never fill and the dead-letter alert stays about the main queue.
           deadLetteringOnMessageExpiration: false,
           maxDeliveryCount: inputs.maxDeliveryCount,
         }),

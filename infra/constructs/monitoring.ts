@@ -6,9 +6,9 @@ import {
   MonitorMetricAlert,
   type MonitorMetricAlertCriteria,
 } from '@cdktf/provider-azurerm/lib/monitor-metric-alert';
+import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import type { ServicebusNamespace } from '@cdktf/provider-azurerm/lib/servicebus-namespace';
 import { Fn } from 'cdktf';
-import { MonitorScheduledQueryRulesAlertV2 } from '@cdktf/provider-azurerm/lib/monitor-scheduled-query-rules-alert-v2';
 import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
 import type { DatasyncInputs } from '../inputs';
@@ -16,6 +16,49 @@ import type { Names } from '../naming';
 import { workbookJson } from '../workbook';
 
 const SERVICE_BUS_METRICS = 'Microsoft.ServiceBus/namespaces';
+
+/** The host logs `status.gauges` {openFailures, heldKeys, heldMessages, backlog} every minute. */
+export const GAUGE_EVENT = 'status.gauges';
+
+interface GaugeCriteria {
+  column: 'openFailures' | 'heldKeys';
+  aggregation: 'Maximum' | 'Minimum';
+}
+
+/** One row per `status.gauges` line of the window, with the gauge as a number column. */
+export function gaugeQuery(column: GaugeCriteria['column']): string {
+  return [
+    'traces',
+    `| where message has '${GAUGE_EVENT}'`,
+    '| extend gauges = parse_json(message)',
+    `| where tostring(gauges.event) == '${GAUGE_EVENT}'`,
+    `| project timestamp, ${column} = todouble(gauges.${column})`,
+  ].join('\n');
+}
+
+/** Window sizes a log alert accepts (from 5 minutes, the evaluation frequency), in minutes. */
+const LOG_ALERT_WINDOWS: Array<[number, string]> = [
+  [5, 'PT5M'],
+  [10, 'PT10M'],
+  [15, 'PT15M'],
+  [30, 'PT30M'],
+  [45, 'PT45M'],
+  [60, 'PT1H'],
+  [120, 'PT2H'],
+  [180, 'PT3H'],
+  [240, 'PT4H'],
+  [300, 'PT5H'],
+  [360, 'PT6H'],
+  [1440, 'P1D'],
+  [2880, 'P2D'],
+];
+
+/** The shortest accepted window covering DATASYNC_HELD_ALERT_MINUTES (2 days at most). */
+export function heldWindow(heldAlertMs: number): string {
+  const minutes = heldAlertMs / 60_000;
+  const window = LOG_ALERT_WINDOWS.find(([size]) => size >= minutes) ?? LOG_ALERT_WINDOWS.at(-1);
+  return (window as [number, string])[1];
+}
 
 /** A stable GUID from a seed: workbook names must be GUIDs. */
 function guidFrom(seed: string): string {
@@ -31,15 +74,17 @@ export interface MonitoringProps {
 }
 
 /**
- * Log Analytics + Application Insights, an action group e-mailing the operators, metric alerts on
- * every error queue's depth, on dead letters, on unrecoverable alerts published to the topic and on
- * failed function executions, and a workbook with the sync's own numbers.
+ * Log Analytics + Application Insights, an action group e-mailing the operators, and alerts that
+ * notify and resolve: new failures per error queue (incoming messages, not depth: an error queue
+ * keeps its records for the retention, handled or not), dead letters on the main queue, unrecoverable
+ * records published to the topic, failed executions, and, from the host's `status.gauges` log line,
+ * open failures and held keys. Plus a workbook with the sync's own numbers.
  */
 export class Monitoring extends Construct {
   readonly appInsights: ApplicationInsights;
   readonly actionGroup: MonitorActionGroup;
   readonly alerts: MonitorMetricAlert[] = [];
-  readonly gaugeAlerts: MonitorScheduledQueryRulesAlertV2[];
+  readonly gaugeAlerts: MonitorScheduledQueryRulesAlertV2[] = [];
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -69,6 +114,7 @@ export class Monitoring extends Construct {
       })),
     });
 
+    const action = [{ actionGroupId: this.actionGroup.id }];
     const alert = (
       alertId: string,
       description: string,
@@ -85,17 +131,18 @@ export class Monitoring extends Construct {
           severity,
           frequency: 'PT1M',
           windowSize: 'PT5M',
-          criteria: [criteria],
-          // Resolves by itself once the condition is gone, so the next occurrence notifies again.
+          // Resolved (and the receivers told) once a window passes without the condition.
           autoMitigate: true,
-          action: [{ actionGroupId: this.actionGroup.id }],
+          criteria: [criteria],
+          action,
         }),
       );
 
     for (const stream of inputs.errorStreams) {
       alert(
-        `queue-${stream.name}`,
-        `New failures arrived on error stream ${stream.name} in the last 5 minutes; resolves when none arrive. Replay with datasync replay ${stream.name} once the target is healthy.`,
+        `failures-${stream.name}`,
+        `New failures were routed to error stream ${stream.name} in the last 5 minutes. ` +
+          'Resolves by itself 5 minutes after the last one; open failures stay counted by the open-failures alert.',
         stream.unrecoverable ? 1 : 2,
         props.namespace.id,
         {
@@ -110,7 +157,8 @@ export class Monitoring extends Construct {
     }
     alert(
       'dead-letters',
-      'Messages on the main queue were dead-lettered (delivery count exhausted): inspect its dead-letter queue.',
+      `Messages are in the dead-letter queue of the main queue ${inputs.app.mainStream} (their outcome could not be ` +
+        'made durable after every backoff, or they expired unread). Resolves when the dead-letter queue is empty.',
       1,
       props.namespace.id,
       {
@@ -119,12 +167,12 @@ export class Monitoring extends Construct {
         aggregation: 'Maximum',
         operator: 'GreaterThan',
         threshold: 0,
-        dimension: [{ name: 'EntityName', operator: 'Include', values: [inputs.mainStream] }],
+        dimension: [{ name: 'EntityName', operator: 'Include', values: [inputs.app.mainStream] }],
       },
     );
     alert(
       'unrecoverable',
-      'An unrecoverable failure was archived and published to the datasync-alerts topic.',
+      'An unrecoverable failure was archived and published to the datasync-alerts topic in the last 5 minutes.',
       1,
       props.namespace.id,
       {
@@ -150,42 +198,44 @@ export class Monitoring extends Construct {
       },
     );
 
-    // Open failures and held keys come from the app's own `status.gauges` log line (every 5 minutes).
-    const gauge = (ruleId: string, field: 'openFailures' | 'heldKeys', description: string) =>
-      new MonitorScheduledQueryRulesAlertV2(this, ruleId, {
-        name: `${inputs.prefix}-${ruleId}`,
-        resourceGroupName,
-        location: inputs.location,
-        scopes: [this.appInsights.id],
-        description,
-        severity: 2,
-        evaluationFrequency: 'PT5M',
-        windowDuration: 'PT15M',
-        autoMitigationEnabled: true,
-        criteria: [
-          {
-            query: `traces | extend e = parse_json(message) | where tostring(e.event) == 'status.gauges' | summarize value = max(toint(e.${field}))`,
-            timeAggregationMethod: 'Maximum',
-            metricMeasureColumn: 'value',
-            operator: 'GreaterThan',
-            threshold: 0,
-            failingPeriods: { minimumFailingPeriodsToTriggerAlert: 1, numberOfEvaluationPeriods: 1 },
-          },
-        ],
-        action: { actionGroups: [this.actionGroup.id] },
-      });
-    this.gaugeAlerts = [
-      gauge(
-        'open-failures',
-        'openFailures',
-        'Failed or parked messages are waiting in error streams (status.gauges.openFailures > 0); resolves when they are replayed or skipped.',
-      ),
-      gauge(
-        'held-keys',
-        'heldKeys',
-        'Messages are held behind a failed message of their key (status.gauges.heldKeys > 0); replay the head, or release or skip the key.',
-      ),
-    ];
+    const gaugeAlert = (alertId: string, description: string, gauge: GaugeCriteria, windowDuration: string) =>
+      this.gaugeAlerts.push(
+        new MonitorScheduledQueryRulesAlertV2(this, alertId, {
+          name: `${inputs.prefix}-${alertId}`,
+          resourceGroupName,
+          location: inputs.location,
+          scopes: [this.appInsights.id],
+          description,
+          severity: 2,
+          evaluationFrequency: 'PT5M',
+          windowDuration,
+          autoMitigationEnabled: true,
+          criteria: [
+            {
+              query: gaugeQuery(gauge.column),
+              metricMeasureColumn: gauge.column,
+              timeAggregationMethod: gauge.aggregation,
+              operator: 'GreaterThan',
+              threshold: 0,
+            },
+          ],
+          action: { actionGroups: [this.actionGroup.id] },
+        }),
+      );
+    gaugeAlert(
+      'open-failures',
+      'Failed messages wait in error streams (openFailures of the status.gauges line): replay them with ' +
+        'POST /api/stream/retry once the target is healthy, or skip them. Resolves when openFailures is back to 0.',
+      { column: 'openFailures', aggregation: 'Maximum' },
+      'PT10M',
+    );
+    gaugeAlert(
+      'held-keys',
+      `Keys have been held behind a failed head for the whole window (heldKeys of the status.gauges line): ` +
+        'replay or skip the head (GET /api/keys lists them). Resolves when no key is held.',
+      { column: 'heldKeys', aggregation: 'Minimum' },
+      heldWindow(inputs.app.heldAlertMs),
+    );
 
     new ApplicationInsightsWorkbook(this, 'workbook', {
       name: guidFrom(`${inputs.prefix}-${inputs.suffix}-workbook`),

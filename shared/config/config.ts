@@ -58,6 +58,8 @@ export interface AzureConfig {
   secretPrefix: string;
   /** Sessions on the main queue: per-streamKey order. */
   ordering: boolean;
+  /** Shared sessions for messages without a `streamKey` (one per message would stall the trigger). */
+  unorderedSessions: number;
 }
 
 export interface Config {
@@ -142,6 +144,7 @@ export const CONFIG_KEYS = [
   'DATASYNC_ALERT_TOPIC',
   'DATASYNC_SECRET_PREFIX',
   'DATASYNC_ORDERING',
+  'DATASYNC_UNORDERED_SESSIONS',
   'DATASYNC_ON_FAILURE_ORDER',
   'DATASYNC_HELD_ALERT_MINUTES',
   'DATASYNC_STORAGE_RETRY_BOUND_MS',
@@ -176,7 +179,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const concurrency = read.positiveInt('DATASYNC_DISPATCH_CONCURRENCY', DEFAULTS.concurrency);
   const timeoutMs = read.positiveInt('DATASYNC_TARGET_TIMEOUT_MS', DEFAULTS.timeoutMs);
-  const azure = mode === 'azure' ? readAzure(read) : undefined;
+  const azure = mode === 'azure' ? readAzure(read, concurrency) : undefined;
   return {
     mode,
     mainStream,
@@ -237,7 +240,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   };
 }
 
-function readAzure(read: EnvReader): AzureConfig {
+function readAzure(read: EnvReader, concurrency: number): AzureConfig {
   const fullyQualifiedNamespace = read.optional(SERVICE_BUS_NAMESPACE_SETTING);
   const connectionString = read.optional(SERVICE_BUS_CONNECTION_STRING_SETTING);
   if (!fullyQualifiedNamespace && !connectionString) {
@@ -277,6 +280,8 @@ function readAzure(read: EnvReader): AzureConfig {
     alertTopic: read.string('DATASYNC_ALERT_TOPIC', DEFAULTS.alertTopic),
     secretPrefix,
     ordering: read.boolean('DATASYNC_ORDERING', true),
+    // As many as the trigger holds at once (the dispatch concurrency), so keyless messages can fill every slot.
+    unorderedSessions: read.int('DATASYNC_UNORDERED_SESSIONS', concurrency, 1, 1000),
   };
 }
 

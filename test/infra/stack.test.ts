@@ -8,6 +8,7 @@ type Resources = Record<string, Record<string, Record<string, unknown>>>;
 function synth(env: Record<string, string> = {}): {
   resources: Resources;
   outputs: Record<string, { value: string }>;
+  backend: Record<string, Record<string, string>>;
   inputs: DatasyncInputs;
 } {
   const inputs = readInputs({ DATASYNC_PACKAGE: '/tmp/datasync-abc.zip', ...env });
@@ -15,9 +16,13 @@ function synth(env: Record<string, string> = {}): {
   const json = JSON.parse(Testing.synth(stack)) as {
     resource: Resources;
     output: Record<string, { value: string }>;
+    terraform: { backend: Record<string, Record<string, string>> };
   };
-  return { resources: json.resource, outputs: json.output, inputs };
+  return { resources: json.resource, outputs: json.output, backend: json.terraform.backend, inputs };
 }
+
+const appSettingsOf = (resources: Resources) =>
+  only(resources, 'azurerm_linux_function_app').app_settings as Record<string, string>;
 
 const only = (resources: Resources, type: string) => {
   const all = Object.values(resources[type] ?? {});
@@ -47,7 +52,7 @@ describe('infra: the datasync stack', () => {
     });
   });
 
-  it('makes one error queue per mapped stream, retained for the retention and never deduplicated', () => {
+  it('makes one error queue per mapped stream, retained for the retention, expiring without dead-lettering, never deduplicated', () => {
     const errorQueues = all(resources, 'azurerm_servicebus_queue').filter(
       (queue) => queue.name !== 'datasync',
     );
@@ -57,7 +62,6 @@ describe('infra: the datasync stack', () => {
       'datasync-error-unexpected',
     ]);
     for (const queue of errorQueues) {
-      // Records expire without dead-lettering: DLQs do not fill, and the dead-letter alert clears.
       expect(queue).toMatchObject({
         default_message_ttl: 'P7D',
         dead_lettering_on_message_expiration: false,
@@ -112,12 +116,15 @@ describe('infra: the datasync stack', () => {
     });
   });
 
-  it('runs the app on Linux, Node 20, HTTPS only, with its own identity and the code package', () => {
+  it('runs the app on Linux, Node 22, HTTPS only, with its own identity and the code package', () => {
     const app = only(resources, 'azurerm_linux_function_app');
     expect(app).toMatchObject({
       https_only: true,
       storage_uses_managed_identity: true,
-      identity: { type: 'SystemAssigned' },
+      identity: {
+        type: 'UserAssigned',
+        identity_ids: [expect.stringMatching(/azurerm_user_assigned_identity\./)],
+      },
       zip_deploy_file: '/tmp/datasync-abc.zip',
       ftp_publish_basic_authentication_enabled: false,
       site_config: {
@@ -131,7 +138,7 @@ describe('infra: the datasync stack', () => {
   });
 
   it('gives the app every setting its configuration needs in Azure mode, and nothing it would refuse', () => {
-    const settings = only(resources, 'azurerm_linux_function_app').app_settings as Record<string, string>;
+    const settings = appSettingsOf(resources);
     const unknown = Object.keys(settings).filter(
       (key) => key.startsWith('DATASYNC_') && !(CONFIG_KEYS as readonly string[]).includes(key),
     );
@@ -154,27 +161,7 @@ describe('infra: the datasync stack', () => {
     const table = only(resources, 'azurerm_storage_table');
     expect(table).toMatchObject({ name: 'datasyncstate' });
     expect(String(table.storage_account_name)).toMatch(/azurerm_storage_account\.storage_archive/);
-    const app = only(resources, 'azurerm_linux_function_app');
-    expect(app.app_settings).toMatchObject({ DATASYNC_STATE_TABLE: 'datasyncstate' });
-  });
-
-  it('deploys every DATASYNC_* app setting given at synth, checked by the app’s own parser', () => {
-    const { resources: withSettings } = synth({
-      DATASYNC_AUTO_RETRIES: '5',
-      DATASYNC_TARGET_TIMEOUT_MS: '10000',
-      DATASYNC_ON_FAILURE_ORDER: 'continue',
-    });
-    expect(only(withSettings, 'azurerm_linux_function_app').app_settings).toMatchObject({
-      DATASYNC_AUTO_RETRIES: '5',
-      DATASYNC_TARGET_TIMEOUT_MS: '10000',
-      DATASYNC_ON_FAILURE_ORDER: 'continue',
-      DATASYNC_MODE: 'azure',
-    });
-    expect(() => readInputs({ DATASYNC_AUTO_RETRYS: '5' })).toThrow(/unknown setting DATASYNC_AUTO_RETRYS/);
-    expect(() => readInputs({ DATASYNC_TARGET_TIMEOUT_MS: 'soon' })).toThrow(/DATASYNC_TARGET_TIMEOUT_MS/);
-    expect(() => readInputs({ DATASYNC_KEYVAULT_URL: 'https://x.vault.azure.net' })).toThrow(
-      /set by the stack/,
-    );
+    expect(appSettingsOf(resources)).toMatchObject({ DATASYNC_STATE_TABLE: 'datasyncstate' });
   });
 
   it('grants the app least privilege, each role scoped to one resource', () => {
@@ -189,22 +176,47 @@ describe('infra: the datasync stack', () => {
         ['Key Vault Secrets Officer', expect.stringMatching(/^\$\{azurerm_key_vault\./)],
         [
           'Storage Blob Data Contributor',
-          expect.stringMatching(/^\$\{azurerm_storage_container\..*resource_manager_id\}$/),
+          expect.stringMatching(/^\$\{azurerm_storage_container\.[^}]*\.id\}$/),
         ],
         ['Storage Blob Data Owner', expect.stringMatching(/^\$\{azurerm_storage_account\.storage_runtime/)],
         [
           'Storage Table Data Contributor',
-          expect.stringMatching(/^\$\{azurerm_storage_table\..*resource_manager_id\}$/),
+          expect.stringMatching(/^\$\{azurerm_storage_table\.[^}]*\.resource_manager_id\}$/),
         ],
       ].sort(),
     );
     for (const role of all(resources, 'azurerm_role_assignment')) {
-      expect(String(role.principal_id)).toMatch(/azurerm_linux_function_app\..*identity\[0\]\.principal_id/);
       expect(String(role.scope)).not.toMatch(/subscriptions\//);
     }
+    // The container's resource_manager_id is deprecated in azurerm 4.x (its id is the ARM id).
+    expect(JSON.stringify(resources)).not.toMatch(/azurerm_storage_container\.[^}]*\.resource_manager_id/);
   });
 
-  it('alerts on new failures per error queue, main-queue dead letters, unrecoverable failures, function failures, open failures and held keys; every alert resolves by itself', () => {
+  it('creates the roles before the app and its code: a user-assigned identity the app depends on', () => {
+    const roles = Object.keys(resources.azurerm_role_assignment ?? {});
+    expect(roles).toHaveLength(6);
+    for (const role of all(resources, 'azurerm_role_assignment')) {
+      expect(String(role.principal_id)).toMatch(
+        /^\$\{azurerm_user_assigned_identity\.[^}]*\.principal_id\}$/,
+      );
+    }
+    const app = only(resources, 'azurerm_linux_function_app');
+    expect(app.depends_on).toEqual(
+      expect.arrayContaining(roles.map((key) => `azurerm_role_assignment.${key}`)),
+    );
+    const settings = appSettingsOf(resources);
+    for (const key of [
+      'AZURE_CLIENT_ID',
+      'ServiceBusConnection__clientId',
+      'AzureWebJobsStorage__clientId',
+    ]) {
+      expect(settings[key]).toMatch(/^\$\{azurerm_user_assigned_identity\.[^}]*\.client_id\}$/);
+    }
+    expect(settings.ServiceBusConnection__credential).toBe('managedidentity');
+    expect(settings.AzureWebJobsStorage__credential).toBe('managedidentity');
+  });
+
+  it('alerts per error queue on new failures, on the main queue dead letters, unrecoverable and function failures, and resolves them', () => {
     const group = only(resources, 'azurerm_monitor_action_group');
     expect((group.email_receiver as Array<{ email_address: string }>).map((r) => r.email_address)).toEqual([
       'ops@example.com',
@@ -214,38 +226,56 @@ describe('infra: the datasync stack', () => {
     const watched = alerts.map((alert) => {
       const [criteria] = alert.criteria as Array<{
         metric_name: string;
+        aggregation: string;
         dimension?: Array<{ values: string[] }>;
       }>;
-      return `${criteria?.metric_name}:${criteria?.dimension?.[0]?.values.join(',') ?? ''}`;
+      return `${criteria?.metric_name}/${criteria?.aggregation}:${criteria?.dimension?.[0]?.values.join(',') ?? ''}`;
     });
     expect(watched.sort()).toEqual(
       [
-        'IncomingMessages:datasync-error-404',
-        'IncomingMessages:datasync-error-503',
-        'IncomingMessages:datasync-error-unexpected',
-        'DeadletteredMessages:datasync',
-        'IncomingMessages:datasync-alerts',
-        'requests/failed:',
+        'IncomingMessages/Total:datasync-error-404',
+        'IncomingMessages/Total:datasync-error-503',
+        'IncomingMessages/Total:datasync-error-unexpected',
+        'DeadletteredMessages/Maximum:datasync',
+        'IncomingMessages/Total:datasync-alerts',
+        'requests/failed/Count:',
       ].sort(),
     );
     for (const alert of alerts) {
+      expect(alert.auto_mitigate).toBe(true);
       expect(alert.action).toEqual([
         { action_group_id: expect.stringMatching(/azurerm_monitor_action_group\./) },
       ]);
-      expect(alert.auto_mitigate).toBe(true);
     }
-    const gauges = all(resources, 'azurerm_monitor_scheduled_query_rules_alert_v2');
-    const queries = gauges.map((rule) => String((rule.criteria as Array<{ query: string }>)[0]?.query));
-    expect(queries.sort()).toEqual([
-      expect.stringMatching(/status\.gauges.*e\.heldKeys/),
-      expect.stringMatching(/status\.gauges.*e\.openFailures/),
-    ]);
-    for (const rule of gauges) {
+  });
+
+  it('alerts on open failures and held keys from the status.gauges log line, and resolves them', () => {
+    const rules = all(resources, 'azurerm_monitor_scheduled_query_rules_alert_v2');
+    const byColumn = Object.fromEntries(
+      rules.map((rule) => {
+        const [criteria] = rule.criteria as Array<Record<string, unknown>>;
+        return [String(criteria?.metric_measure_column), { rule, criteria }];
+      }),
+    );
+    expect(Object.keys(byColumn).sort()).toEqual(['heldKeys', 'openFailures']);
+    for (const { rule, criteria } of Object.values(byColumn)) {
       expect(rule).toMatchObject({
         auto_mitigation_enabled: true,
+        scopes: [expect.stringMatching(/azurerm_application_insights\./)],
         action: { action_groups: [expect.stringMatching(/azurerm_monitor_action_group\./)] },
       });
+      expect(criteria).toMatchObject({ operator: 'GreaterThan', threshold: 0 });
+      expect(String(criteria?.query)).toContain("tostring(gauges.event) == 'status.gauges'");
     }
+    // The latest gauge above 0 opens failures; a key must stay held for the whole held-alert window.
+    expect(byColumn.openFailures?.criteria).toMatchObject({ time_aggregation_method: 'Maximum' });
+    expect(byColumn.heldKeys?.criteria).toMatchObject({ time_aggregation_method: 'Minimum' });
+    expect(byColumn.heldKeys?.rule.window_duration).toBe('PT15M');
+    const hourly = synth({ DATASYNC_HELD_ALERT_MINUTES: '50' });
+    const held = all(hourly.resources, 'azurerm_monitor_scheduled_query_rules_alert_v2').find((rule) =>
+      String(JSON.stringify(rule.criteria)).includes('heldKeys'),
+    );
+    expect(held?.window_duration).toBe('PT1H');
   });
 
   it('ships a workbook with the sync numbers from the app log lines', () => {
@@ -266,6 +296,7 @@ describe('infra: the datasync stack', () => {
   it('outputs the URLs and names an operator needs', () => {
     expect(Object.keys(outputs).sort()).toEqual(
       [
+        'base_url',
         'function_app_name',
         'key_vault_url',
         'resource_group',

@@ -5,9 +5,12 @@ import {
   type HttpHandler,
   type HttpResponseInit,
   type ServiceBusQueueHandler,
+  type Timer,
+  type TimerHandler,
 } from '@azure/functions';
 import type { ServiceBusMessage } from '@azure/service-bus';
 import { azureRuntime } from '../../functions/azure-runtime';
+import { gaugesFunction } from '../../functions/gauges-function';
 import { httpFunctions } from '../../functions/http-functions';
 import { BACKOFFS_PROPERTY, MAX_BACKOFFS, readFunction } from '../../functions/read-function';
 import type { Runtime } from '../../functions/runtime';
@@ -253,6 +256,24 @@ describe('Azure functions on Service Bus (fake) and Table Storage (Azurite)', ()
     expect(after.jsonBody.streams).toContainEqual(
       expect.objectContaining({ stream: 'datasync-error-503', openFailures: 0 }),
     );
+  });
+
+  it('logs status.gauges from the state store: the open failures and held keys the alerts watch', async () => {
+    target.reply('/orders/1', { status: 503 });
+    await sync('/orders/1', 'order-1');
+    await runTrigger();
+    await sync('/orders/2', 'order-1');
+    await runTrigger();
+    logs.length = 0;
+    await (gaugesFunction(() => runtime).handler as TimerHandler)({} as Timer, context());
+    const line = logs.find((entry) => entry.includes('"event":"status.gauges"')) ?? '';
+    expect(JSON.parse(line.slice(line.indexOf('{')))).toMatchObject({
+      event: 'status.gauges',
+      openFailures: 1,
+      heldKeys: 1,
+      heldMessages: 1,
+      backlog: null,
+    });
   });
 
   it('answers 400 to a retry of the session-enabled main queue', async () => {

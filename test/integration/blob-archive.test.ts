@@ -21,7 +21,7 @@ describe('BlobArchive (against Azurite)', () => {
   });
   afterEach(() => container.deleteIfExists());
 
-  it('writes one JSON blob per record under <stream>/<yyyy>/<mm>/<dd>/<offset>-<id>.json', async () => {
+  it('writes one JSON blob per record under <stream>/<yyyy>/<mm>/<dd>/<offset>-<id>-attempt<n>.json', async () => {
     const record = envelope('https://t.example/x', {
       streamMessage: {
         vaultSecretName: '789',
@@ -50,19 +50,46 @@ describe('BlobArchive (against Azurite)', () => {
     expect(JSON.parse(text)).toEqual(record);
   });
 
-  it('never overwrites an archived record: a later attempt gets its own blob, a repeated write is a no-op', async () => {
-    const archive = new BlobArchive(container);
-    const first = envelope('https://t/x', { attempt: 1 });
-    const at = await archive.put({ stream: 's', offset: 1n, record: first });
-    expect(await archive.put({ stream: 's', offset: 1n, record: { ...first, streamKey: 'changed' } })).toBe(
-      at,
+  it('names a record by where it failed from when its own offset is not known yet (Service Bus)', async () => {
+    const record = envelope('https://t.example/x', {
+      attempt: 2,
+      failure: {
+        reason: 'http',
+        status: 409,
+        routedBy: 'unexpectedError',
+        at: '2026-03-04T05:06:07.000Z',
+        from: { stream: 'datasync', offset: '41' },
+      },
+    });
+    const location = await new BlobArchive(container).put({ stream: 'parked', record });
+    expect(location).toBe(
+      `${container.containerName}/parked/2026/03/04/from-datasync-41-${record.id}-attempt2.json`,
     );
-    const later = await archive.put({ stream: 's', offset: 1n, record: { ...first, attempt: 2 } });
-    expect(later).not.toBe(at);
-    const kept = await container
-      .getBlobClient(at.slice(container.containerName.length + 1))
-      .downloadToBuffer();
-    expect(JSON.parse(kept.toString('utf8'))).toMatchObject({ streamKey: '' });
+  });
+
+  it('never overwrites: a later attempt gets its own blob, the same attempt archived again keeps the first', async () => {
+    const failure = {
+      reason: 'http' as const,
+      status: 409,
+      routedBy: 'unexpectedError',
+      at: '2026-03-04T05:06:07.000Z',
+      from: { stream: 'datasync', offset: '3' },
+    };
+    const first = envelope('https://t.example/x', { attempt: 1, failure });
+    const archive = new BlobArchive(container);
+    const location = await archive.put({ stream: 'parked', record: first });
+    const again = { ...first, failure: { ...failure, responseExcerpt: 'a redelivery' } };
+    await expect(archive.put({ stream: 'parked', record: again })).resolves.toBe(location);
+    await archive.put({ stream: 'parked', record: { ...first, attempt: 2 } });
+
+    const names: string[] = [];
+    for await (const blob of container.listBlobsFlat()) names.push(blob.name);
+    expect(names.sort()).toEqual([
+      `parked/2026/03/04/from-datasync-3-${first.id}-attempt1.json`,
+      `parked/2026/03/04/from-datasync-3-${first.id}-attempt2.json`,
+    ]);
+    const kept = await container.getBlobClient(names[0] as string).downloadToBuffer();
+    expect(JSON.parse(kept.toString('utf8'))).toEqual(first);
   });
 
   it('reports a storage error when the container is missing', async () => {

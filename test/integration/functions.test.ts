@@ -31,15 +31,18 @@ describe('function registrations (functions/index.ts)', () => {
     process.env = { ...saved, ...env };
     let http!: jest.SpyInstance;
     let queue!: jest.SpyInstance;
+    let timer!: jest.SpyInstance;
     await jest.isolateModulesAsync(async () => {
       const isolated = await import('@azure/functions');
       http = jest.spyOn(isolated.app, 'http').mockImplementation(() => undefined);
       queue = jest.spyOn(isolated.app, 'serviceBusQueue').mockImplementation(() => undefined);
+      timer = jest.spyOn(isolated.app, 'timer').mockImplementation(() => undefined);
       await import('../../functions/index');
     });
     return {
       http: Object.fromEntries(http.mock.calls.map(([name, options]) => [name, options])),
       queue: Object.fromEntries(queue.mock.calls.map(([name, options]) => [name, options])),
+      timer: Object.fromEntries(timer.mock.calls.map(([name, options]) => [name, options])),
     };
   }
 
@@ -92,6 +95,10 @@ describe('function registrations (functions/index.ts)', () => {
       queueName: 'orders',
       isSessionsEnabled: false,
     });
+  });
+
+  it('registers gauges as a timer every minute, the signal of the open-failures and held-keys alerts', async () => {
+    expect((await register(AZURE_ENV)).timer.gauges).toMatchObject({ schedule: '0 * * * * *' });
   });
 
   it('fails at load, naming the setting, when an Azure setting is missing', async () => {

@@ -1,11 +1,13 @@
 import {
-  keyVaultClientOptions,
+  createSecretClient,
+  KEY_VAULT_RETRY,
   KeyVaultSecretStore,
 } from '../../shared/adapters/azure/key-vault-secret-store';
 import { dispatch } from '../../shared/pipeline/dispatch';
 import { populate } from '../../shared/pipeline/populate';
 import { CachedSecretStore } from '../../shared/pipeline/secret-cache';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
+import { FakeKeyVaultTransport, fakeCredential } from '../helpers/fake-key-vault-transport';
 import { FakeSecretClient } from '../helpers/fake-secret-client';
 import { syncRequest } from '../helpers/fixtures';
 import { TargetServer } from '../helpers/target-server';
@@ -35,15 +37,31 @@ describe('KeyVaultSecretStore', () => {
     await expect(store.get('crm')).resolves.toEqual({ value: 'v2', origin: 'https://a.example' });
   });
 
-  it('leaves throttling to the SDK retry policy: one call per read here, and a 429 that outlasts it is a storage error', async () => {
+  it('leaves throttling to the SDK: one client call per read, a 429 that reaches it is a storage error', async () => {
     const client = new FakeSecretClient();
-    client.throttleNext = 10;
+    client.throttleNext = 1;
     const store = new KeyVaultSecretStore(client, { prefix: 'ds-' });
     await expect(store.get('789')).rejects.toThrow(
       /could not read secret "789" from Key Vault: Too many requests/,
     );
     expect(client.calls.get).toBe(1);
-    expect(keyVaultClientOptions.retryOptions.maxRetries).toBeGreaterThan(0);
+  });
+
+  it('retries 429 in the SDK pipeline, Retry-After honoured, at most KEY_VAULT_RETRY.maxRetries times', async () => {
+    const transport = new FakeKeyVaultTransport();
+    transport.secrets.set('ds-789', 'Bearer t');
+    const store = new KeyVaultSecretStore(
+      createSecretClient('https://example.vault.azure.net', fakeCredential, { httpClient: transport }),
+      { prefix: 'ds-' },
+    );
+    transport.throttleNext = 2;
+    await expect(store.get('789')).resolves.toEqual({ value: 'Bearer t', origin: 'https://a.example' });
+    expect(transport.authenticatedRequests).toBe(3);
+
+    transport.authenticatedRequests = 0;
+    transport.throttleNext = 100;
+    await expect(store.get('789')).rejects.toThrow(/could not read secret "789" from Key Vault/);
+    expect(transport.authenticatedRequests).toBe((KEY_VAULT_RETRY.maxRetries ?? 0) + 1);
   });
 
   it('behind the cache, spends no Key Vault call per message in steady state', async () => {

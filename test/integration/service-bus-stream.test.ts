@@ -1,9 +1,5 @@
 import Long from 'long';
-import {
-  ServiceBusStream,
-  UNORDERED_SESSIONS,
-  unorderedSession,
-} from '../../shared/adapters/azure/service-bus-stream';
+import { ServiceBusStream } from '../../shared/adapters/azure/service-bus-stream';
 import { StorageError, ValidationError } from '../../shared/pipeline/errors';
 import { FakeServiceBus } from '../helpers/fake-service-bus';
 import { envelope } from '../helpers/fixtures';
@@ -13,7 +9,7 @@ describe('ServiceBusStream', () => {
     const bus = new FakeServiceBus().createQueue('q', {
       firstSequenceNumber: Long.fromString('9007199254740993'),
     });
-    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 });
     await stream.append('q', [envelope('https://t/1'), envelope('https://t/2')]);
     const records = await stream.readAfter('q', 9007199254740993n, 10);
     expect(records.map((record) => record.offset)).toEqual([9007199254740994n]);
@@ -22,7 +18,7 @@ describe('ServiceBusStream', () => {
   it('sends as few batches as fit and names the message id, streamKey session and attempt', async () => {
     const bus = new FakeServiceBus().createQueue('main', { sessions: true });
     bus.batchBytes = 1500;
-    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']) });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']), unorderedSessions: 4 });
     const sent = Array.from({ length: 10 }, (_, i) =>
       envelope(`https://t/${i}`, { streamKey: i % 2 ? 'odd' : '' }),
     );
@@ -37,22 +33,28 @@ describe('ServiceBusStream', () => {
       sessionId: 'odd',
       applicationProperties: { attempt: 0 },
     });
-    // Keyless messages share a bounded set of sessions, never one each.
-    const keylessSessions = new Set(stored.filter((_, i) => i % 2 === 0).map((m) => m.sessionId));
-    expect([...keylessSessions].every((id) => /^unordered-\d+$/.test(String(id)))).toBe(true);
-    const many = Array.from({ length: 200 }, (_, i) => unorderedSession(`message-${i}`));
-    expect(new Set(many).size).toBeLessThanOrEqual(UNORDERED_SESSIONS);
-    expect(new Set(many).size).toBeGreaterThan(1);
+    expect(stored[0]?.sessionId).toMatch(/^unordered-[0-3]$/);
     await stream.append('main', [envelope('https://t/again', { streamKey: 'k' })]);
     expect(bus.calls.sendersCreated).toBe(1);
     await stream.close();
     expect(bus.calls.sendersClosed).toBe(1);
   });
 
+  it('puts keyless messages into a bounded set of shared sessions, one id always in the same one', async () => {
+    const bus = new FakeServiceBus().createQueue('main', { sessions: true });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']), unorderedSessions: 4 });
+    const keyless = Array.from({ length: 200 }, (_, i) => envelope(`https://t/${i}`, { streamKey: '' }));
+    await stream.append('main', keyless);
+    await stream.append('main', [keyless[7]!]);
+    const sessions = bus.queues.get('main')!.messages.map((entry) => entry.message.sessionId);
+    expect(new Set(sessions)).toEqual(new Set(['unordered-0', 'unordered-1', 'unordered-2', 'unordered-3']));
+    expect(sessions[200]).toBe(sessions[7]);
+  });
+
   it('pages through peeks that return fewer than asked and skips scheduled messages', async () => {
     const bus = new FakeServiceBus().createQueue('q');
     bus.peekLimit = 2;
-    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 });
     await stream.append(
       'q',
       Array.from({ length: 7 }, (_, i) => envelope(`https://t/${i}`)),
@@ -65,7 +67,7 @@ describe('ServiceBusStream', () => {
 
   it('schedules a retry as a Service Bus scheduled message, invisible to reads until it is due', async () => {
     const bus = new FakeServiceBus().createQueue('main', { sessions: true }).createQueue('copy');
-    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']) });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']), unorderedSessions: 4 });
     const retry = envelope('https://t/1', { streamKey: 'k', autoRetries: 1 });
     await stream.schedule('main', retry, new Date(Date.now() + 60_000));
     const [stored] = bus.queues.get('main')!.messages;
@@ -81,7 +83,7 @@ describe('ServiceBusStream', () => {
 
   it('gives a scheduled retry its own message id, so duplicate detection on the main queue keeps it', async () => {
     const bus = new FakeServiceBus().createQueue('main', { duplicateDetection: true });
-    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 });
     const original = envelope('https://t/1');
     await stream.append('main', [original]);
     await stream.append('main', [original]);
@@ -94,7 +96,7 @@ describe('ServiceBusStream', () => {
   it('says how many were already sent when a later batch fails', async () => {
     const bus = new FakeServiceBus().createQueue('q');
     bus.batchBytes = 600;
-    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 });
     const sender = bus.createSender('q');
     const original = sender.sendMessages;
     let sends = 0;
@@ -118,7 +120,7 @@ describe('ServiceBusStream', () => {
 
   it('refuses to read the session-enabled main queue from an offset, as a bad request', async () => {
     const bus = new FakeServiceBus().createQueue('main', { sessions: true });
-    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']) });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(['main']), unorderedSessions: 4 });
     await expect(stream.exists('main')).rejects.toThrow(ValidationError);
     await expect(stream.readAfter('main', -1n, 5)).rejects.toThrow(/session-enabled main queue/);
   });
@@ -126,7 +128,7 @@ describe('ServiceBusStream', () => {
   it('cuts the excerpt and detail of an error record too large for its queue, keeping the payload whole', async () => {
     const bus = new FakeServiceBus().createQueue('errors');
     bus.batchBytes = 8 * 1024;
-    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 });
     const payload = { text: 'p'.repeat(5000) };
     const record = envelope('https://t/x', {
       streamMessage: {
@@ -158,7 +160,7 @@ describe('ServiceBusStream', () => {
   it('refuses a message whose payload alone is too large for the queue, naming it', async () => {
     const bus = new FakeServiceBus().createQueue('errors');
     bus.batchBytes = 4 * 1024;
-    const stream = new ServiceBusStream(bus, { sessionQueues: new Set() });
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 });
     const record = envelope('https://t/x', {
       streamMessage: {
         targetRestApi: 'https://t/x',

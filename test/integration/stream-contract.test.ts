@@ -21,7 +21,7 @@ const backends: Backend[] = [
         .createQueue('a', { firstSequenceNumber: Long.fromString('9007199254740993') })
         .createQueue('b');
       bus.peekLimit = 3;
-      return new ServiceBusStream(bus, { sessionQueues: new Set() });
+      return new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 });
     },
   },
 ];

@@ -33,8 +33,10 @@ describe('loadConfig', () => {
       secretPrefix: 'ds-',
       ordering: true,
       stateTable: { url: 'https://acct.table.core.windows.net', name: 'datasyncstate' },
+      unorderedSessions: 32,
     });
     expect(config.limits.maxSecretName).toBe(124);
+    expect(config.limits.maxMessageBytes).toBe(192 * 1024);
     expect(config.replayBudgetMs).toBe(60_000);
   });
 
@@ -43,6 +45,10 @@ describe('loadConfig', () => {
     [{ ...azureEnv, DATASYNC_KEYVAULT_URL: undefined }, /DATASYNC_KEYVAULT_URL is required/],
     [{ ...azureEnv, DATASYNC_KEYVAULT_URL: 'http://kv' }, /DATASYNC_KEYVAULT_URL must be an https URL/],
     [{ ...azureEnv, DATASYNC_ORDERING: 'sometimes' }, /DATASYNC_ORDERING must be true or false/],
+    [
+      { ...azureEnv, DATASYNC_UNORDERED_SESSIONS: '0' },
+      /DATASYNC_UNORDERED_SESSIONS must be an integer from 1/,
+    ],
     [{ ...azureEnv, DATASYNC_STATE_TABLE: 'state-table' }, /DATASYNC_STATE_TABLE must be 3-63 letters/],
     [
       { ...azureEnv, DATASYNC_REPLAY_BUDGET_MS: '300000' },

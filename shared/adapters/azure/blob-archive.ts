@@ -1,12 +1,13 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import { encodeEnvelope } from '../../contract/envelope-codec';
 import { StorageError } from '../../pipeline/errors';
 import type { Archive, ArchiveEntry } from '../../pipeline/ports';
-import { encodeEnvelope } from '../../contract/envelope-codec';
 import { archiveName } from '../archive-name';
 
 /**
- * Unrecoverable error records as JSON blobs (`archiveName`), written once: an existing blob is never
- * overwritten, and finding it already there (a retried write whose answer was lost) counts as done.
+ * Unrecoverable error records as JSON blobs (names: see `archiveName`). A blob is never overwritten:
+ * the upload requires that none exists, and one that does is the same attempt archived before (a
+ * redelivered message), so it counts as archived.
  */
 export class BlobArchive implements Archive {
   constructor(private readonly container: ContainerClient) {}
@@ -20,9 +21,9 @@ export class BlobArchive implements Archive {
         conditions: { ifNoneMatch: '*' },
       });
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 409)
-        return `${this.container.containerName}/${name}`;
-      throw new StorageError(`could not archive ${name}: ${(error as Error).message}`, { cause: error });
+      if ((error as { code?: string }).code !== 'BlobAlreadyExists') {
+        throw new StorageError(`could not archive ${name}: ${(error as Error).message}`, { cause: error });
+      }
     }
     return `${this.container.containerName}/${name}`;
   }

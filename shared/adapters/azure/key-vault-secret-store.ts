@@ -1,4 +1,5 @@
-import type { SecretClient } from '@azure/keyvault-secrets';
+import type { TokenCredential } from '@azure/identity';
+import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
 import { StorageError } from '../../pipeline/errors';
 import type { SecretStore, StoredSecret } from '../../pipeline/ports';
 
@@ -17,13 +18,32 @@ export interface KeyVaultSecretStoreOptions {
   prefix: string;
 }
 
+/**
+ * Throttling (429, with the service's Retry-After) and transient faults are retried by the SDK's own
+ * pipeline: at most 4 retries, exponential from 500 ms, none longer than 8 s.
+ */
+export const KEY_VAULT_RETRY: NonNullable<SecretClientOptions['retryOptions']> = {
+  maxRetries: 4,
+  retryDelayInMs: 500,
+  maxRetryDelayInMs: 8000,
+};
+
+/** The vault's `SecretClient` with the retry policy above (`httpClient`: tests fake the transport). */
+export function createSecretClient(
+  vaultUrl: string,
+  credential: TokenCredential,
+  options: Pick<SecretClientOptions, 'httpClient'> = {},
+): SecretClient {
+  return new SecretClient(vaultUrl, credential, { ...options, retryOptions: KEY_VAULT_RETRY });
+}
+
 const ORIGIN_TAG = 'datasync-origin';
 
 /**
- * Secrets in Key Vault. The origin a credential is bound to lives in a tag; throttling (429) is
- * retried by the SDK's own retry policy (configured in `keyVaultClientOptions`), not again here:
- * two loops stacked made about 20 calls of one read. Put a `CachedSecretStore` in front: Key Vault allows about 300 writes and
- * 4000 reads per 10 s per vault, far below one call per message.
+ * Secrets in Key Vault. The origin a credential is bound to lives in a tag; throttling is retried by
+ * the client's pipeline (`createSecretClient`), not here, so retries do not multiply. Put a
+ * `CachedSecretStore` in front: Key Vault allows about 300 writes and 4000 reads per 10 s per vault,
+ * far below one call per message.
  */
 export class KeyVaultSecretStore implements SecretStore {
   constructor(
@@ -87,11 +107,3 @@ export class KeyVaultSecretStore implements SecretStore {
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
-
-/**
- * The SDK's retry policy for the vault client: throttling (429, with Retry-After) and transient
- * failures are retried here, once, with exponential backoff.
- */
-export const keyVaultClientOptions = {
-  retryOptions: { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 8_000 },
-};

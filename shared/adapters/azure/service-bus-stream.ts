@@ -10,8 +10,9 @@ import type { Envelope } from '../../contract/envelope';
 import { decodeEnvelope, encodeEnvelope } from '../../contract/envelope-codec';
 import type { Offset } from '../../contract/offset';
 import { StorageError, StreamNotFoundError, ValidationError } from '../../pipeline/errors';
-import { fitErrorRecord } from './error-record-fit';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
+import { fitErrorRecord } from './error-record-fit';
+import { sessionIdFor } from './session-id';
 
 type Sender = Pick<ServiceBusSender, 'createMessageBatch' | 'sendMessages' | 'scheduleMessages' | 'close'>;
 
@@ -27,6 +28,8 @@ export interface ServiceBusClientLike {
 export interface ServiceBusStreamOptions {
   /** Queues with sessions (ordering on): every message needs a session id. */
   sessionQueues: ReadonlySet<string>;
+  /** Shared sessions for messages without a `streamKey` (see `sessionIdFor`). */
+  unorderedSessions: number;
 }
 
 /** Service Bus peeks at most this many per call (and often fewer); pages are asked for this size. */
@@ -175,8 +178,9 @@ export class ServiceBusStream implements StreamStore {
           : {}),
       },
     };
-    if (this.options.sessionQueues.has(stream))
-      message.sessionId = envelope.streamKey || unorderedSession(envelope.id);
+    if (this.options.sessionQueues.has(stream)) {
+      message.sessionId = sessionIdFor(envelope, this.options.unorderedSessions);
+    }
     return message;
   }
 }
@@ -218,17 +222,4 @@ function toRecord(stream: string, message: ServiceBusReceivedMessage): StreamRec
 function translateReadError(stream: string, error: unknown): Error {
   if ((error as { code?: string }).code === 'MessagingEntityNotFound') return new StreamNotFoundError(stream);
   return new StorageError(`could not peek queue "${stream}": ${(error as Error).message}`, { cause: error });
-}
-
-/**
- * Keyless messages share a few sessions instead of one each: the trigger waits up to its session idle
- * timeout on every session it accepts, so a session per message would cap throughput at a handful of
- * messages per second. 16 buckets match `maxConcurrentSessions` in host.json.
- */
-export const UNORDERED_SESSIONS = 16;
-
-export function unorderedSession(id: string): string {
-  let hash = 0;
-  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
-  return `unordered-${hash % UNORDERED_SESSIONS}`;
 }

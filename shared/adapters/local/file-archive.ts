@@ -5,7 +5,7 @@ import type { Archive, ArchiveEntry } from '../../pipeline/ports';
 import { encodeEnvelope } from '../../contract/envelope-codec';
 import { archiveName } from '../archive-name';
 
-/** Unrecoverable error records as JSON files: `<dir>/<stream>/<yyyy>/<mm>/<dd>/<offset>-<id>.json`. */
+/** Unrecoverable error records as JSON files under `<dir>` (names: see `archiveName`). */
 export class FileArchive implements Archive {
   constructor(private readonly directory: string) {}
 
