@@ -77,6 +77,7 @@ export async function replay(
   const records = inPass.slice(0, request.maxMessages);
   const replayable = await deps.states.replayable(request.stream, records, request.includeHandled);
   for (const record of records) if (deps.inFlight.has(record.body.id)) replayable.delete(record.body.id);
+  const chosen = chosenRecords(records, replayable, request.includeHandled);
 
   const summary: ReplaySummary = {
     lastReadOffset: readAfter,
@@ -90,16 +91,16 @@ export async function replay(
     return {
       ...summary,
       lastReadOffset: last?.offset ?? readAfter,
-      skippedMessages: records.length - replayable.size,
-      replayableMessages: replayable.size,
+      skippedMessages: records.length - chosen.size,
+      replayableMessages: chosen.size,
     };
   }
   const routing = deps.routing.withOverrides(request.errorMapping);
   const runner = new KeyedRunner();
   const slot = limiter(options.concurrency ?? Infinity);
   const outcomes = await Promise.allSettled(
-    records.map((record) =>
-      replayable.has(record.body.id)
+    records.map((record, index) =>
+      chosen.has(index)
         ? runner.run(record.body.streamKey, () =>
             slot(
               (): Promise<Outcome | typeof NOT_STARTED> =>
@@ -169,4 +170,22 @@ function limiter(max: number) {
       else active -= 1;
     }
   };
+}
+
+/**
+ * The positions in `records` to send. Without `includeHandled`, a message whose superseded and
+ * current records both fall in this page is sent once, from its current record: the newest of its
+ * records (a re-routed failure is appended after the record it replaced).
+ */
+function chosenRecords(
+  records: Array<{ body: { id: string } }>,
+  replayable: ReadonlySet<string>,
+  includeHandled: boolean,
+): Set<number> {
+  const newest = new Map<string, number>();
+  records.forEach((record, index) => {
+    if (replayable.has(record.body.id)) newest.set(record.body.id, index);
+  });
+  if (!includeHandled) return new Set(newest.values());
+  return new Set(records.flatMap((record, index) => (replayable.has(record.body.id) ? [index] : [])));
 }

@@ -117,6 +117,19 @@ describe('replay', () => {
     ).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 
+  it('sends a message once when its superseded and its current record are in the same page', async () => {
+    target.reply('/twice', { status: 503 });
+    await pipeline.seedFailures('datasync-error-503', [envelope(`${target.url}/twice`)]);
+    // A replay routes it back to the same stream: the first record is superseded by the second.
+    await replay(pipeline.dispatchDeps, request({ readAfterOffset: -1 }));
+    expect(await pipeline.all('datasync-error-503')).toHaveLength(2);
+    target.reply('/twice', { status: 200 });
+    const callsBefore = target.callsTo('/twice').length;
+    const summary = await replay(pipeline.dispatchDeps, request({ readAfterOffset: -1 }));
+    expect(target.callsTo('/twice').length - callsBefore).toBe(1);
+    expect(summary).toMatchObject({ processedmessages: 1, skippedMessages: 1 });
+  });
+
   it('sends the next message of a key only once the previous one was answered', async () => {
     const arrived: Record<string, number> = {};
     target.reply('/first', () => ((arrived.first = Date.now()), { status: 200, delayMs: 150 }));
