@@ -10,7 +10,8 @@ import { ServiceBusStream, type ServiceBusClientLike } from '../shared/adapters/
 import { stateStatus } from '../shared/adapters/azure/state-status';
 import { TableMessageStates } from '../shared/adapters/azure/table-message-states';
 import { PipelineAssembly, type Backends } from '../shared/assembly/pipeline-assembly';
-import type { AzureConfig, Config } from '../shared/config/config';
+import type { AzureConfig } from '../shared/config/config';
+import { dispatch } from '../shared/pipeline/dispatch';
 import type { Archive, Logger, SecretStore } from '../shared/pipeline/ports';
 import { CachedSecretStore } from '../shared/pipeline/secret-cache';
 import { BACKOFFS_PROPERTY } from './read-function';
@@ -30,14 +31,14 @@ export interface AzureClients {
  * unless connection strings are given.
  */
 export function createAzureRuntime(
-  config: Config,
+  config: AzureConfig,
   credential: TokenCredential = new DefaultAzureCredential(),
 ): Runtime {
   return azureRuntime(config, azureClients(config, credential));
 }
 
-function azureClients(config: Config, credential: TokenCredential): AzureClients {
-  const azure = config.azure as AzureConfig;
+function azureClients(config: AzureConfig, credential: TokenCredential): AzureClients {
+  const azure = config.azure;
   const blobs = azure.archive.accountUrl
     ? new BlobServiceClient(azure.archive.accountUrl, credential)
     : BlobServiceClient.fromConnectionString(azure.archive.connectionString as string);
@@ -55,8 +56,8 @@ function azureClients(config: Config, credential: TokenCredential): AzureClients
   };
 }
 
-export function azureRuntime(config: Config, clients: AzureClients): Runtime {
-  const azure = config.azure as AzureConfig;
+export function azureRuntime(config: AzureConfig, clients: AzureClients): Runtime {
+  const azure = config.azure;
   const sessionQueues = new Set(azure.ordering ? [config.mainStream] : []);
   const serviceBus = new ServiceBusStream(clients.serviceBus, {
     sessionQueues,
@@ -85,7 +86,7 @@ export function azureRuntime(config: Config, clients: AzureClients): Runtime {
   return {
     mainStream: config.mainStream,
     status,
-    dispatch: (log) => assembly.dispatchDeps(backends(log), log),
+    deliver: (source, log) => dispatch(assembly.consumerDeps(backends(log), log), source),
     api: (log) => assembly.api(backends(log), status, log),
     admit: (envelope) => states.admit(envelope),
     backOff: async (envelope, at, backoffs) => {

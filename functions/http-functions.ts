@@ -3,12 +3,12 @@ import type { ApiRequest, ApiResponse, HttpApi } from '../shared/api/http-api';
 import { contextLogger } from './context-logger';
 import { fromHttpRequest } from './converters/from-http-request';
 import { toHttpResponse } from './converters/to-http-response';
-import type { Runtime } from './runtime';
+import type { Host } from '../shared/assembly/host';
 
 type Endpoint = (api: HttpApi, request: ApiRequest, raw: HttpRequest) => Promise<ApiResponse>;
 
 function httpFunction(
-  runtime: () => Runtime,
+  host: () => Host,
   methods: HttpFunctionOptions['methods'],
   route: string,
   endpoint: Endpoint,
@@ -18,7 +18,7 @@ function httpFunction(
     route,
     authLevel: 'function',
     handler: async (request: HttpRequest, context: InvocationContext) => {
-      const api = runtime().api(contextLogger(context));
+      const api = host().api(contextLogger(context));
       return toHttpResponse(await endpoint(api, await fromHttpRequest(request), request));
     },
   };
@@ -43,17 +43,17 @@ export type HttpFunctionName =
   | 'connection';
 
 /** Every endpoint of the API (see docs/openapi.yaml); all need a function key. */
-export function httpFunctions(runtime: () => Runtime): Record<HttpFunctionName, HttpFunctionOptions> {
+export function httpFunctions(host: () => Host): Record<HttpFunctionName, HttpFunctionOptions> {
   return {
-    sync: httpFunction(runtime, ['POST'], 'stream/sync', (api, request) => api.sync(request)),
-    retry: httpFunction(runtime, ['POST'], 'stream/retry', (api, request) => api.retry(request)),
-    status: httpFunction(runtime, ['GET'], 'stream/status', (api, request) => api.status(request)),
-    message: httpFunction(runtime, ['GET'], 'messages/{id}', (api, request, raw) =>
+    sync: httpFunction(host, ['POST'], 'stream/sync', (api, request) => api.sync(request)),
+    retry: httpFunction(host, ['POST'], 'stream/retry', (api, request) => api.retry(request)),
+    status: httpFunction(host, ['GET'], 'stream/status', (api, request) => api.status(request)),
+    message: httpFunction(host, ['GET'], 'messages/{id}', (api, request, raw) =>
       api.message(request, raw.params['id'] ?? ''),
     ),
-    keys: httpFunction(runtime, ['GET'], 'keys', (api, request) => api.keys(request)),
-    releaseKey: httpFunction(runtime, ['POST'], 'keys/release', (api, request) => api.release(request)),
-    skipKey: httpFunction(runtime, ['POST'], 'keys/skip', (api, request) => api.skip(request)),
-    connection: httpFunction(runtime, ['PUT', 'GET', 'DELETE'], 'connections/{name}', connection),
+    keys: httpFunction(host, ['GET'], 'keys', (api, request) => api.keys(request)),
+    releaseKey: httpFunction(host, ['POST'], 'keys/release', (api, request) => api.release(request)),
+    skipKey: httpFunction(host, ['POST'], 'keys/skip', (api, request) => api.skip(request)),
+    connection: httpFunction(host, ['PUT', 'GET', 'DELETE'], 'connections/{name}', connection),
   };
 }

@@ -11,7 +11,7 @@ import type { Runtime } from './runtime';
  * Entry point named by package.json `main`. The configuration is read at load so a missing
  * setting fails the worker at start with the setting's name; Azure clients are created once.
  */
-const config = loadConfig({ DATASYNC_MODE: 'azure', ...process.env });
+const config = loadConfig(process.env, 'azure');
 let runtime: Runtime | undefined;
 const getRuntime = () => (runtime ??= createAzureRuntime(config));
 
@@ -25,7 +25,7 @@ app.serviceBusQueue(
   'read',
   readFunction(getRuntime, {
     queueName: config.mainStream,
-    ordering: config.azure?.ordering ?? true,
+    ordering: config.azure.ordering,
     backoff: config.retry,
   }),
 );

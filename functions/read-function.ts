@@ -2,7 +2,6 @@ import type { InvocationContext, ServiceBusQueueFunctionOptions } from '@azure/f
 import type { Envelope } from '../shared/contract/envelope';
 import { decodeEnvelope } from '../shared/contract/envelope-codec';
 import { parseOffset } from '../shared/contract/offset';
-import { dispatch } from '../shared/pipeline/dispatch';
 import type { Logger } from '../shared/pipeline/ports';
 import type { RetryPolicy } from '../shared/pipeline/retry-policy';
 import { retryDelayMs } from '../shared/pipeline/retry-policy';
@@ -57,11 +56,7 @@ export function readFunction(
         if (admission === 'handled') return log.info('sync.already_handled', { id: body.id });
         if (admission === 'heldBack')
           return log.info('sync.held', { id: body.id, streamKey: body.streamKey });
-        await dispatch(
-          current.dispatch(log),
-          { stream: current.mainStream, offset, body },
-          { autoRetry: true },
-        );
+        await current.deliver({ stream: current.mainStream, offset, body }, log);
       } catch (error) {
         await backOff(current, log, body, backoffsOf(context), error, options.backoff);
       }

@@ -9,7 +9,7 @@ import { Monitoring } from './constructs/monitoring';
 import { Secrets } from './constructs/secrets';
 import { Storage } from './constructs/storage';
 import type { DatasyncInputs } from './inputs';
-import { names } from './naming';
+import { resourceNames } from './naming';
 
 /** Where `cdktf deploy` keeps the Terraform state locally (git-ignored); see docs/deploy.md for a remote backend. */
 export const STATE_DIR = '.terraform-state';
@@ -18,7 +18,7 @@ export const STATE_DIR = '.terraform-state';
 export class DatasyncStack extends TerraformStack {
   constructor(scope: Construct, id: string, inputs: DatasyncInputs) {
     super(scope, id);
-    const n = names(inputs);
+    const n = resourceNames(inputs);
     // The state holds secrets (the Application Insights connection string): a git-ignored folder, not the repo root.
     new LocalBackend(this, { path: join(process.cwd(), STATE_DIR, `${id}.tfstate`) });
     new AzurermProvider(this, 'azurerm', {

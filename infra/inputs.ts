@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadConfig, SERVICE_BUS_NAMESPACE_SETTING, type Config } from '../shared/config/config';
+import { loadConfig, SERVICE_BUS_NAMESPACE_SETTING, type AzureConfig } from '../shared/config/config';
 import { ErrorRouting } from '../shared/pipeline/error-routing';
 import { sortSettings } from './app-settings';
 import { names } from './naming';
@@ -24,7 +24,7 @@ export interface DatasyncInputs {
   suffix: string;
   alertEmails: string[];
   /** The app's configuration as it will run in Azure, parsed by the app's own `loadConfig`. */
-  app: Config;
+  app: AzureConfig;
   /** The `DATASYNC_*` app settings given at synth time (plus the tier's message limit), deployed as given. */
   appSettings: Record<string, string>;
   /** Local-only settings that were present and are not deployed (reported at synth). */
@@ -118,13 +118,15 @@ export function readInputs(
   const n = names({ prefix, suffix });
   const { appSettings, skipped } = deployableSettings(env, context, serviceBusSku);
   // The app's own parser, fed what the app will see in Azure: the settings given plus the stack's own.
-  const app = loadConfig({
-    ...appSettings,
-    DATASYNC_MODE: 'azure',
-    [SERVICE_BUS_NAMESPACE_SETTING]: `${n.serviceBusNamespace}.servicebus.windows.net`,
-    DATASYNC_KEYVAULT_URL: `https://${n.keyVault}.vault.azure.net/`,
-    DATASYNC_ARCHIVE_ACCOUNT_URL: `https://${n.archiveStorage}.blob.core.windows.net/`,
-  });
+  const app = loadConfig(
+    {
+      ...appSettings,
+      [SERVICE_BUS_NAMESPACE_SETTING]: `${n.serviceBusNamespace}.servicebus.windows.net`,
+      DATASYNC_KEYVAULT_URL: `https://${n.keyVault}.vault.azure.net/`,
+      DATASYNC_ARCHIVE_ACCOUNT_URL: `https://${n.archiveStorage}.blob.core.windows.net/`,
+    },
+    'azure',
+  );
   const messageLimit = TIER_MESSAGE_BYTES[serviceBusSku] - ERROR_RECORD_HEADROOM_BYTES;
   if (app.limits.maxMessageBytes > messageLimit) {
     throw new InputError(

@@ -9,18 +9,26 @@ export function names(inputs: Pick<DatasyncInputs, 'prefix' | 'suffix'>) {
     keyVault: `${prefix}-kv-${suffix}`,
     runtimeStorage: `${prefix}rt${suffix}`,
     archiveStorage: `${prefix}ar${suffix}`,
-    archiveContainer: 'datasync-archive',
-    /** Message states (Table Storage, in the archive account). */
-    stateTable: 'datasyncstate',
     logAnalytics: `${prefix}-logs`,
     appInsights: `${prefix}-appi`,
     plan: `${prefix}-plan`,
     functionApp: `${prefix}-func-${suffix}`,
     identity: `${prefix}-id`,
     actionGroup: `${prefix}-alerts`,
-    alertTopic: 'datasync-alerts',
     alertSubscription: 'operators',
   };
 }
 
-export type Names = ReturnType<typeof names>;
+/** The names above plus those the app itself reads from its settings (one source: the app's configuration). */
+export function resourceNames(inputs: Pick<DatasyncInputs, 'prefix' | 'suffix' | 'app'>) {
+  const azure = inputs.app.azure;
+  return {
+    ...names(inputs),
+    archiveContainer: azure.archive.container,
+    /** Message states (Table Storage, in the archive account). */
+    stateTable: azure.stateTable.name,
+    alertTopic: azure.alertTopic,
+  };
+}
+
+export type Names = ReturnType<typeof resourceNames>;

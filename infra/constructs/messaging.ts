@@ -44,7 +44,7 @@ export class Messaging extends Construct {
       namespaceId: this.namespace.id,
       maxDeliveryCount: inputs.maxDeliveryCount,
       lockDuration: 'PT2M',
-      requiresSession: inputs.app.azure?.ordering ?? true,
+      requiresSession: inputs.app.azure.ordering,
       requiresDuplicateDetection: true,
       duplicateDetectionHistoryTimeWindow: 'PT10M',
       defaultMessageTtl: retention,

@@ -44,6 +44,7 @@ export interface TargetControl {
 
 export interface HttpApiDeps {
   populate: PopulateDeps;
+  /** The replays' deliveries (no automatic retries: the assembly's `replayDeps`). */
   dispatch: DispatchDeps;
   connections: ConnectionDeps;
   status: () => Promise<StatusReport>;

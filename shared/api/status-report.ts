@@ -50,3 +50,15 @@ export interface StatusReport {
     at?: string;
   }>;
 }
+
+/** The `status.gauges` log line's fields, which the open-failure and held-key alerts query. */
+export function statusGauges(status: StatusReport): Record<string, number | null> {
+  return {
+    backlog: status.consumer.backlog,
+    inFlight: status.consumer.inFlight,
+    scheduledRetries: status.consumer.scheduledRetries,
+    openFailures: status.streams.reduce((sum, stream) => sum + (stream.openFailures ?? 0), 0),
+    heldKeys: status.heldKeys.keys,
+    heldMessages: status.heldKeys.messages,
+  };
+}

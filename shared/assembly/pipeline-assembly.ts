@@ -3,6 +3,7 @@ import { HttpApi, type TargetControl } from '../api/http-api';
 import type { StatusReport } from '../api/status-report';
 import type { Config } from '../config/config';
 import { BulkheadTarget } from '../pipeline/bulkhead';
+import type { ConnectionDeps } from '../pipeline/connections';
 import { Credentials } from '../pipeline/credentials';
 import type { DispatchDeps } from '../pipeline/dispatch';
 import { ErrorRouting } from '../pipeline/error-routing';
@@ -64,7 +65,8 @@ export class PipelineAssembly {
     this.credentials = new Credentials(new OAuthTokens(this.httpTarget));
   }
 
-  dispatchDeps(backends: Backends, log: Logger): DispatchDeps {
+  /** The consumer's deliveries: transient failures are retried automatically before they are routed. */
+  consumerDeps(backends: Backends, log: Logger): DispatchDeps {
     return {
       ...backends,
       target: this.target,
@@ -74,9 +76,17 @@ export class PipelineAssembly {
       retry: this.config.retry,
       maxAttempts: this.config.dispatch.maxAttempts,
       onFailure: this.config.dispatch.onFailure,
-      durability: { firstDelayMs: 250, boundMs: this.config.dispatch.storageRetryBoundMs },
+      durability: {
+        firstDelayMs: Math.min(250, this.config.dispatch.storageRetryBoundMs / 20),
+        boundMs: this.config.dispatch.storageRetryBoundMs,
+      },
       log,
     };
+  }
+
+  /** A replay's deliveries: an operator is waiting for the answer, so a failure is routed at once. */
+  replayDeps(backends: Backends, log: Logger): DispatchDeps {
+    return { ...this.consumerDeps(backends, log), retry: { ...this.config.retry, autoRetries: 0 } };
   }
 
   populateDeps(backends: Backends, log: Logger): PopulateDeps {
@@ -91,26 +101,29 @@ export class PipelineAssembly {
     };
   }
 
+  connectionDeps(backends: Backends, log: Logger): ConnectionDeps {
+    return {
+      secrets: backends.secrets,
+      targetPolicy: this.policy,
+      maxName: this.config.limits.maxSecretName,
+      log,
+    };
+  }
+
   api(
     backends: Backends,
     status: () => Promise<StatusReport>,
     log: Logger,
-    local?: { onRelease: () => void; targets: TargetControl },
+    local?: { onRelease?: () => void; targets?: TargetControl; apiKey?: string },
   ): HttpApi {
     return new HttpApi({
       populate: this.populateDeps(backends, log),
-      dispatch: this.dispatchDeps(backends, log),
-      connections: {
-        secrets: backends.secrets,
-        targetPolicy: this.policy,
-        maxName: this.config.limits.maxSecretName,
-        log,
-      },
+      dispatch: this.replayDeps(backends, log),
+      connections: this.connectionDeps(backends, log),
       status,
       ...local,
       maxBodyBytes: this.config.limits.maxBodyBytes,
       replay: { budgetMs: this.config.replayBudgetMs, concurrency: this.config.dispatch.concurrency },
-      apiKey: this.config.apiKey,
       log,
     });
   }

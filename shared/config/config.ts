@@ -48,7 +48,8 @@ export const DEFAULTS = {
 export const SERVICE_BUS_NAMESPACE_SETTING = 'ServiceBusConnection__fullyQualifiedNamespace';
 export const SERVICE_BUS_CONNECTION_STRING_SETTING = 'ServiceBusConnection';
 
-export interface AzureConfig {
+/** The Azure services the Functions host runs on. */
+export interface AzureSettings {
   serviceBus: { fullyQualifiedNamespace?: string; connectionString?: string };
   keyVaultUrl: string;
   archive: { accountUrl?: string; connectionString?: string; container: string };
@@ -62,8 +63,24 @@ export interface AzureConfig {
   unorderedSessions: number;
 }
 
-export interface Config {
-  mode: 'local' | 'azure';
+/** The embedded backends and local server of `npm start`. */
+export interface LocalSettings {
+  port: number;
+  /** Host header values served besides loopback names and addresses (DNS-rebinding guard). */
+  allowedHosts: string[];
+  /** Request body bytes buffered across all connections at once. */
+  maxBufferedBytes: number;
+  dataDir: string;
+  secretKey?: Buffer;
+  /** 0: never delete. */
+  secretMaxIdleDays: number;
+  dispatchPaused: boolean;
+  /** When set, every local endpoint requires it in `x-functions-key` (on Azure, function keys do). */
+  apiKey?: string;
+}
+
+/** Settings both hosts read. */
+interface CommonConfig {
   mainStream: string;
   errorMapping: ErrorRoute[];
   limits: PopulateLimits & { maxBodyBytes: number };
@@ -91,25 +108,24 @@ export interface Config {
   targets: { allowlist: string[]; allowPrivate: boolean };
   secretCacheTtlMs: number;
   retentionMs: number;
-  /** When set, every local endpoint requires it in `x-functions-key` (the header Azure function keys use). */
-  apiKey?: string;
-  local: {
-    port: number;
-    /** Host header values served besides loopback names and addresses (DNS-rebinding guard). */
-    allowedHosts: string[];
-    /** Request body bytes buffered across all connections at once. */
-    maxBufferedBytes: number;
-    dataDir: string;
-    secretKey?: Buffer;
-    /** 0: never delete. */
-    secretMaxIdleDays: number;
-    dispatchPaused: boolean;
-  };
   /** Serve `/api/echo`, the smoke test's target (off by default). */
   echoEnabled: boolean;
-  /** Present in Azure mode. */
-  azure?: AzureConfig;
 }
+
+export interface LocalConfig extends CommonConfig {
+  mode: 'local';
+  local: LocalSettings;
+}
+
+export interface AzureConfig extends CommonConfig {
+  mode: 'azure';
+  azure: AzureSettings;
+}
+
+/** The one configuration, read from the environment by `loadConfig`; its `mode` says which host it is for. */
+export type Config = LocalConfig | AzureConfig;
+
+export type Mode = Config['mode'];
 
 export const CONFIG_KEYS = [
   'DATASYNC_MODE',
@@ -156,8 +172,15 @@ export const CONFIG_KEYS = [
   'DATASYNC_REPLAY_BUDGET_MS',
 ] as const;
 
-/** Builds the one configuration object from the environment; throws ConfigError naming the variable. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/**
+ * Builds the configuration from the environment; throws ConfigError naming the variable. A host
+ * passes its own mode (`DATASYNC_MODE`, when set, must agree); otherwise the mode is `DATASYNC_MODE`,
+ * or `azure` when a Service Bus connection is configured.
+ */
+export function loadConfig(env: Record<string, string | undefined>, host: 'local'): LocalConfig;
+export function loadConfig(env: Record<string, string | undefined>, host: 'azure'): AzureConfig;
+export function loadConfig(env: Record<string, string | undefined>, host?: Mode): Config;
+export function loadConfig(env: Record<string, string | undefined>, host?: Mode): Config {
   const read = new EnvReader(env);
   const unknown = read.unknownKeys('DATASYNC_', CONFIG_KEYS);
   if (unknown.length > 0) {
@@ -169,8 +192,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const mode = read.oneOf(
     'DATASYNC_MODE',
     ['local', 'azure'] as const,
-    azureSettingsPresent ? 'azure' : 'local',
+    host ?? (azureSettingsPresent ? 'azure' : 'local'),
   );
+  if (host !== undefined && mode !== host) {
+    throw new ConfigError(
+      `DATASYNC_MODE is ${mode}, but this is the ${host === 'local' ? 'local host (npm start)' : 'Azure Functions host'}`,
+    );
+  }
   const mainStream = read.string('DATASYNC_MAIN_STREAM', DEFAULTS.mainStream);
   if (!streamName.safeParse(mainStream).success) {
     throw new ConfigError(
@@ -180,8 +208,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const concurrency = read.positiveInt('DATASYNC_DISPATCH_CONCURRENCY', DEFAULTS.concurrency);
   const timeoutMs = read.positiveInt('DATASYNC_TARGET_TIMEOUT_MS', DEFAULTS.timeoutMs);
   const azure = mode === 'azure' ? readAzure(read, concurrency) : undefined;
-  return {
-    mode,
+  const common: CommonConfig = {
     mainStream,
     errorMapping: readErrorMapping(read),
     limits: {
@@ -225,22 +252,27 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     secretCacheTtlMs: read.int('DATASYNC_SECRET_CACHE_TTL_MS', DEFAULTS.secretCacheTtlMs, 0),
     retentionMs: read.positiveInt('DATASYNC_RETENTION_DAYS', DEFAULTS.retentionDays) * 24 * 3600 * 1000,
-    apiKey: readApiKey(env),
-    local: {
-      port: read.int('PORT', DEFAULTS.port, 0, 65535),
-      allowedHosts: read.list('DATASYNC_ALLOWED_HOSTS', []).map((host) => host.toLowerCase()),
-      maxBufferedBytes: read.positiveInt('DATASYNC_MAX_BUFFERED_BYTES', DEFAULTS.maxBufferedBytes),
-      dataDir: read.string('DATASYNC_DATA_DIR', DEFAULTS.dataDir),
-      secretKey: readSecretKey(read),
-      dispatchPaused: read.boolean('DATASYNC_DISPATCH_PAUSED', false),
-      secretMaxIdleDays: read.int('DATASYNC_SECRET_MAX_IDLE_DAYS', 0, 0),
-    },
     echoEnabled: read.boolean('DATASYNC_ECHO_ENABLED', false),
-    azure,
+  };
+  return azure
+    ? { mode: 'azure', ...common, azure }
+    : { mode: 'local', ...common, local: readLocal(read, env) };
+}
+
+function readLocal(read: EnvReader, env: Record<string, string | undefined>): LocalSettings {
+  return {
+    port: read.int('PORT', DEFAULTS.port, 0, 65535),
+    allowedHosts: read.list('DATASYNC_ALLOWED_HOSTS', []).map((host) => host.toLowerCase()),
+    maxBufferedBytes: read.positiveInt('DATASYNC_MAX_BUFFERED_BYTES', DEFAULTS.maxBufferedBytes),
+    dataDir: read.string('DATASYNC_DATA_DIR', DEFAULTS.dataDir),
+    secretKey: readSecretKey(read),
+    dispatchPaused: read.boolean('DATASYNC_DISPATCH_PAUSED', false),
+    secretMaxIdleDays: read.int('DATASYNC_SECRET_MAX_IDLE_DAYS', 0, 0),
+    apiKey: readApiKey(env),
   };
 }
 
-function readAzure(read: EnvReader, concurrency: number): AzureConfig {
+function readAzure(read: EnvReader, concurrency: number): AzureSettings {
   const fullyQualifiedNamespace = read.optional(SERVICE_BUS_NAMESPACE_SETTING);
   const connectionString = read.optional(SERVICE_BUS_CONNECTION_STRING_SETTING);
   if (!fullyQualifiedNamespace && !connectionString) {

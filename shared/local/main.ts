@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const log = new JsonLogger();
   let config;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(process.env, 'local');
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`datasync: configuration error: ${error.message}\n`);
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
         'DATASYNC_ALLOW_PRIVATE_TARGETS=true: loopback and private targets may be called (local development)',
     });
   }
-  if (config.apiKey === undefined) {
+  if (config.local.apiKey === undefined) {
     log.warn('security.no_api_key', {
       message: 'DATASYNC_API_KEY is not set: the local endpoints are open to this machine',
     });
@@ -45,9 +45,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   await app.start();
-  const pages = operatorRoutes(metrics, config.apiKey);
+  const pages = operatorRoutes(metrics, config.local.apiKey);
   const server = new LocalServer(
-    app.api,
+    app.api(),
     {
       maxBodyBytes: config.limits.maxBodyBytes,
       maxBufferedBytes: config.local.maxBufferedBytes,
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       app.drain(graceMs, (inFlight) => log.info('host.draining', { inFlight })),
       server.close(),
     ]);
-    app.close();
+    await app.close();
     log.info('host.stopped', { cutOff });
     process.exit(0);
   };

@@ -24,6 +24,7 @@ export interface DispatchDeps {
   credentials: Credentials;
   inFlight: InFlight;
   routing: ErrorRouting;
+  /** Automatic retries of transient failures: the consumer's policy; replays get none (chosen by the assembly). */
   retry: RetryPolicy;
   /** Attempts (deliveries, automatic retries and replays) after which a message is parked as unrecoverable. */
   maxAttempts: number;
@@ -36,8 +37,6 @@ export interface DispatchDeps {
 export interface DispatchOptions {
   /** The replay's mapping; the configured one otherwise. */
   routing?: ErrorRouting;
-  /** Schedule a delayed re-attempt for transient failures (the consumer path, not replays). */
-  autoRetry?: boolean;
 }
 
 /** Where a message came from: a stream and its offset there. */
@@ -99,7 +98,7 @@ export async function dispatch(
   const { delivered, ...failure } = result;
   const exhausted = attempt >= deps.maxAttempts;
   const retries = envelope.autoRetries ?? 0;
-  if (options.autoRetry && !exhausted && isTransient(failure) && retries < deps.retry.autoRetries) {
+  if (!exhausted && isTransient(failure) && retries < deps.retry.autoRetries) {
     return scheduleRetry(deps, source, { ...base, origin }, failure);
   }
   const routing = options.routing ?? deps.routing;

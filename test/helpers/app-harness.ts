@@ -33,7 +33,7 @@ export class AppHarness {
   app: EmbeddedApp | undefined;
 
   async start(env: Record<string, string> = {}): Promise<EmbeddedApp> {
-    const config = loadConfig({ DATASYNC_DATA_DIR: this.dataDir, ...env });
+    const config = loadConfig({ DATASYNC_DATA_DIR: this.dataDir, ...env }, 'local');
     this.app = new EmbeddedApp(config, new JsonLogger((line) => this.logLines.push(line)));
     await this.app.start();
     return this.app;
@@ -41,7 +41,7 @@ export class AppHarness {
 
   get api() {
     if (!this.app) throw new Error('the app is not started');
-    return this.app.api;
+    return this.app.api();
   }
 
   events(event: string): Array<Record<string, unknown>> {

@@ -1,101 +1,111 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Database from 'better-sqlite3';
-import { HttpTarget } from '../../shared/adapters/http/http-target';
-import { FileArchive } from '../../shared/adapters/local/file-archive';
-import { LocalAlerts } from '../../shared/adapters/local/local-alerts';
-import { openDatabase } from '../../shared/adapters/local/sqlite-database';
-import { SqliteSecretStore } from '../../shared/adapters/local/sqlite-secret-store';
-import { SqliteDeliveryQueue } from '../../shared/adapters/local/sqlite-delivery-queue';
-import { SqliteMessageStates } from '../../shared/adapters/local/sqlite-message-states';
-import { SqliteStream } from '../../shared/adapters/local/sqlite-stream';
+import type { HttpApi } from '../../shared/api/http-api';
 import type { StatusReport } from '../../shared/api/status-report';
+import { PipelineAssembly } from '../../shared/assembly/pipeline-assembly';
+import { loadConfig, type LocalConfig } from '../../shared/config/config';
 import type { Envelope } from '../../shared/contract/envelope';
-import type { StreamRecord } from '../../shared/pipeline/ports';
-import { DEFAULT_SYNC_LIMITS } from '../../shared/contract/sync-request';
+import { EmbeddedBackends } from '../../shared/local/embedded-backends';
+import { localStatus } from '../../shared/local/local-status';
 import type { ConnectionDeps } from '../../shared/pipeline/connections';
 import type { DispatchDeps, FailureOrder } from '../../shared/pipeline/dispatch';
-import { DEFAULT_ERROR_MAPPING, ErrorRouting } from '../../shared/pipeline/error-routing';
 import type { PopulateDeps } from '../../shared/pipeline/populate';
-import { Credentials } from '../../shared/pipeline/credentials';
-import { OAuthTokens } from '../../shared/pipeline/oauth-tokens';
-import { InFlight } from '../../shared/pipeline/in-flight';
-import { TargetPolicy, type TargetPolicyOptions } from '../../shared/pipeline/target-policy';
+import type { StreamRecord } from '../../shared/pipeline/ports';
 import { RecordingLogger } from './recording-logger';
 
 export interface PipelineOptions {
   timeoutMs?: number;
   maxAttempts?: number;
   autoRetries?: number;
-  policy?: TargetPolicyOptions;
+  /** `DATASYNC_TARGET_ALLOWLIST` entries; private targets are allowed unless `allowPrivate` is false. */
+  allowlist?: string[];
+  allowPrivate?: boolean;
   onFailure?: FailureOrder;
+  /** More `DATASYNC_*` settings. */
+  env?: Record<string, string>;
 }
 
-/** The pipeline on the real embedded adapters (SQLite in a temp dir, real HTTP), for one test. */
+/**
+ * The pipeline as the hosts assemble it (`PipelineAssembly`: bulkhead, pacing, credentials) on the
+ * embedded backends in a temp data dir, for one test; stages are called directly.
+ */
 export class EmbeddedPipeline {
   readonly dir = mkdtempSync(join(tmpdir(), 'datasync-test-'));
-  readonly db: Database.Database = openDatabase(join(this.dir, 'datasync.db'));
-  readonly states = new SqliteMessageStates(this.db, 'datasync');
-  readonly stream = new SqliteStream(this.db, this.states.registerAppended);
-  readonly queue = new SqliteDeliveryQueue(this.db, 'datasync');
-  readonly secrets = new SqliteSecretStore(this.db, Buffer.alloc(32, 7));
   readonly log = new RecordingLogger();
-  readonly policy: TargetPolicy;
-  readonly target: HttpTarget;
+  readonly config: LocalConfig;
+  readonly backends: EmbeddedBackends;
+  readonly assembly: PipelineAssembly;
   readonly populateDeps: PopulateDeps;
-  readonly dispatchDeps: DispatchDeps;
+  /** The consumer's deliveries (automatic retries per `autoRetries`, none by default). */
+  readonly consumerDeps: DispatchDeps;
+  /** A replay's deliveries (never automatic retries). */
+  readonly replayDeps: DispatchDeps;
   readonly connectionDeps: ConnectionDeps;
 
   constructor(options: PipelineOptions = {}) {
-    this.policy = new TargetPolicy(options.policy ?? { allowlist: ['*'], allowPrivate: true });
-    this.target = new HttpTarget({
-      timeoutMs: options.timeoutMs ?? 2000,
-      policy: this.policy,
-      maxSocketsPerHost: 8,
-    });
-    this.populateDeps = {
-      stream: this.stream,
-      states: this.states,
-      secrets: this.secrets,
-      mainStream: 'datasync',
-      limits: { ...DEFAULT_SYNC_LIMITS, maxBatch: 100, maxMessageBytes: 256 * 1024 },
-      targetPolicy: this.policy,
-      log: this.log,
-    };
-    this.dispatchDeps = {
-      stream: this.stream,
-      states: this.states,
-      inFlight: new InFlight(),
-      onFailure: options.onFailure ?? 'hold',
-      durability: { firstDelayMs: 10, boundMs: 200 },
-      secrets: this.secrets,
-      archive: new FileArchive(join(this.dir, 'archive')),
-      alerts: new LocalAlerts(this.stream, this.log),
-      target: this.target,
-      credentials: new Credentials(new OAuthTokens(this.target)),
-      routing: new ErrorRouting(DEFAULT_ERROR_MAPPING),
-      retry: { autoRetries: options.autoRetries ?? 0, baseDelayMs: 50, maxDelayMs: 1000 },
-      maxAttempts: options.maxAttempts ?? 10,
-      log: this.log,
-    };
-    this.connectionDeps = { secrets: this.secrets, targetPolicy: this.policy, maxName: 127, log: this.log };
+    this.config = loadConfig(
+      {
+        DATASYNC_DATA_DIR: this.dir,
+        DATASYNC_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+        DATASYNC_TARGET_TIMEOUT_MS: String(options.timeoutMs ?? 2000),
+        DATASYNC_MAX_ATTEMPTS: String(options.maxAttempts ?? 10),
+        DATASYNC_AUTO_RETRIES: String(options.autoRetries ?? 0),
+        DATASYNC_RETRY_BASE_MS: '50',
+        DATASYNC_RETRY_MAX_DELAY_MS: '1000',
+        DATASYNC_STORAGE_RETRY_BOUND_MS: '200',
+        DATASYNC_MAX_BATCH: '100',
+        DATASYNC_ON_FAILURE_ORDER: options.onFailure ?? 'hold',
+        DATASYNC_TARGET_ALLOWLIST: (options.allowlist ?? ['*']).join(','),
+        DATASYNC_ALLOW_PRIVATE_TARGETS: String(options.allowPrivate ?? true),
+        ...options.env,
+      },
+      'local',
+    );
+    this.backends = new EmbeddedBackends(this.config, { exclusive: false });
+    this.assembly = new PipelineAssembly(this.config);
+    const backends = this.backends.backends(this.log);
+    this.populateDeps = this.assembly.populateDeps(backends, this.log);
+    this.consumerDeps = this.assembly.consumerDeps(backends, this.log);
+    this.replayDeps = this.assembly.replayDeps(backends, this.log);
+    this.connectionDeps = this.assembly.connectionDeps(backends, this.log);
   }
 
-  /** A status report of this pipeline (what the hosts build from the same adapters). */
+  get db() {
+    return this.backends.db;
+  }
+
+  get stream() {
+    return this.backends.stream;
+  }
+
+  get states() {
+    return this.backends.states;
+  }
+
+  get queue() {
+    return this.backends.queue;
+  }
+
+  /** The secret store itself, behind the cache the pipeline reads through. */
+  get secrets() {
+    return this.backends.secretStore;
+  }
+
+  /** The HTTP API as the hosts assemble it (no target pausing: that is the local host's). */
+  api(options: { apiKey?: string } = {}): HttpApi {
+    return this.assembly.api(this.backends.backends(this.log), () => this.status(), this.log, options);
+  }
+
+  /** The local host's status report of this pipeline (no consumer loop runs here). */
   async status(): Promise<StatusReport> {
-    return {
-      streams: this.stream.summaries().map((summary) => ({
-        stream: summary.stream,
-        lastOffset: Number(summary.lastOffset),
-        retained: summary.retained,
-      })),
-      consumer: { stream: 'datasync', ...this.queue.counts(), inFlight: 0 },
-      heldKeys: { keys: 0, messages: 0 },
-      secretStoreCalls: { reads: 0, writes: 0 },
-      targets: [],
-      recentFailures: [],
-    };
+    return localStatus({
+      mainStream: this.config.mainStream,
+      backends: this.backends,
+      assembly: this.assembly,
+      paused: new Map(),
+      consumerInFlight: 0,
+    });
   }
 
   /**
@@ -128,8 +138,8 @@ export class EmbeddedPipeline {
   }
 
   close(): void {
-    this.target.close();
-    this.db.close();
+    this.assembly.close();
+    if (this.db.open) this.backends.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -1,26 +1,22 @@
 import type { Runtime } from '../../functions/runtime';
-import { HttpApi } from '../../shared/api/http-api';
+import { dispatch } from '../../shared/pipeline/dispatch';
 import type { EmbeddedPipeline } from './embedded-pipeline';
 
-/** The function handlers' runtime on the embedded pipeline, so handlers run for real in tests. */
+/**
+ * The Service Bus trigger's runtime on the embedded pipeline, so the handler runs for real in tests:
+ * every message is admitted, and there are no delayed re-attempts.
+ */
 export function embeddedRuntime(pipeline: EmbeddedPipeline): Runtime {
   return {
-    mainStream: 'datasync',
+    mainStream: pipeline.config.mainStream,
+    api: (log) => pipeline.assembly.api(pipeline.backends.backends(log), () => pipeline.status(), log),
+    deliver: (source, log) =>
+      dispatch(pipeline.assembly.consumerDeps(pipeline.backends.backends(log), log), source),
     status: () => pipeline.status(),
     close: async () => undefined,
-    dispatch: (log) => ({ ...pipeline.dispatchDeps, log }),
     admit: async () => 'deliver',
     backOff: async () => {
       throw new Error('the embedded pipeline has no delayed re-attempts');
     },
-    api: (log) =>
-      new HttpApi({
-        populate: { ...pipeline.populateDeps, log },
-        dispatch: { ...pipeline.dispatchDeps, log },
-        connections: { ...pipeline.connectionDeps, log },
-        status: () => pipeline.status(),
-        maxBodyBytes: 1024 * 1024,
-        log,
-      }),
   };
 }

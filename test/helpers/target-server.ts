@@ -35,6 +35,8 @@ export class TargetServer {
   url = '';
   /** TCP connections accepted so far. */
   connections = 0;
+  /** Answers written so far (counted before the caller can see them). */
+  answered = 0;
 
   async start(): Promise<this> {
     this.server.on('connection', () => (this.connections += 1));
@@ -112,6 +114,7 @@ export class TargetServer {
       }
       if (reply.trickle) return this.trickle(res, reply.status, reply.trickle);
       const send = () => {
+        this.answered += 1;
         res.writeHead(reply.status, reply.headers);
         res.end(reply.body ?? '');
       };

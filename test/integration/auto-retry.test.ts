@@ -34,17 +34,17 @@ describe('automatic retries of transient failures', () => {
 
   it('re-attempts a 503 later from the same record, then routes it once the retries are used up', async () => {
     target.reply('/busy', { status: 503 });
-    const first = await dispatch(pipeline.dispatchDeps, await inMain('/busy'), { autoRetry: true });
+    const first = await dispatch(pipeline.consumerDeps, await inMain('/busy'));
     expect(first).toMatchObject({ kind: 'scheduled', failure: { status: 503, routedBy: 'autoRetry' } });
     expect(pipeline.queue.counts()).toEqual({ backlog: 0, scheduledRetries: 1 });
 
     const second = await releaseAll();
     expect(second).toMatchObject({ offset: 0n, body: { attempt: 1, autoRetries: 1 } });
-    expect(await dispatch(pipeline.dispatchDeps, second, { autoRetry: true })).toMatchObject({
+    expect(await dispatch(pipeline.consumerDeps, second)).toMatchObject({
       kind: 'scheduled',
     });
     const third = await releaseAll();
-    const outcome = await dispatch(pipeline.dispatchDeps, third, { autoRetry: true });
+    const outcome = await dispatch(pipeline.consumerDeps, third);
     expect(outcome).toMatchObject({ kind: 'routed', stream: 'datasync-error-503' });
     const [record] = await pipeline.all('datasync-error-503');
     expect(record?.body).toMatchObject({ attempt: 3, autoRetries: 0, id: second.body.id });
@@ -55,7 +55,7 @@ describe('automatic retries of transient failures', () => {
   it('honours Retry-After when scheduling', async () => {
     target.reply('/slow-down', { status: 429, headers: { 'retry-after': '1' } });
     const before = Date.now();
-    const outcome = await dispatch(pipeline.dispatchDeps, await inMain('/slow-down'), { autoRetry: true });
+    const outcome = await dispatch(pipeline.consumerDeps, await inMain('/slow-down'));
     expect(outcome.kind).toBe('scheduled');
     expect(outcome.kind === 'scheduled' && outcome.at.getTime() - before).toBeGreaterThanOrEqual(1000);
     expect(pipeline.queue.releaseDue()).toBe(0);
@@ -64,7 +64,7 @@ describe('automatic retries of transient failures', () => {
 
   it('routes a failure that is not transient at once', async () => {
     target.reply('/missing', { status: 404 });
-    const outcome = await dispatch(pipeline.dispatchDeps, await inMain('/missing'), { autoRetry: true });
+    const outcome = await dispatch(pipeline.consumerDeps, await inMain('/missing'));
     expect(outcome).toMatchObject({ kind: 'routed', stream: 'datasync-error-404' });
     expect(pipeline.queue.counts().scheduledRetries).toBe(0);
   });
@@ -80,7 +80,7 @@ describe('automatic retries of transient failures', () => {
       next: { state: 'failed', location: { stream: 'datasync-error-503', offset: 0n } },
       holdKey: false,
     });
-    const summary = await replay(pipeline.dispatchDeps, {
+    const summary = await replay(pipeline.replayDeps, {
       stream: 'datasync-error-503',
       maxMessages: 10,
       errorMapping: [],
@@ -94,7 +94,7 @@ describe('automatic retries of transient failures', () => {
 
   it('keeps scheduled retries across a restart', async () => {
     target.reply('/busy', { status: 503 });
-    await dispatch(pipeline.dispatchDeps, await inMain('/busy'), { autoRetry: true });
+    await dispatch(pipeline.consumerDeps, await inMain('/busy'));
     pipeline.db.close();
 
     const after = new SqliteDeliveryQueue(openDatabase(join(pipeline.dir, 'datasync.db')), 'datasync');

@@ -62,7 +62,7 @@ describe('Azure functions on Service Bus (fake) and Table Storage (Azurite)', ()
   let logs: string[];
 
   async function start(env: Record<string, string> = {}) {
-    const config = loadConfig({ ...AZURE_ENV, ...env });
+    const config = loadConfig({ ...AZURE_ENV, ...env }, 'azure');
     runtime = azureRuntime(config, {
       serviceBus: Object.assign(bus, { close: async () => undefined }),
       table,

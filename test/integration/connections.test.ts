@@ -39,15 +39,11 @@ describe('connections', () => {
   let target: TargetServer;
 
   async function setUp(options: PipelineOptions = {}, expiresInS = 60, bodyOnly = false) {
-    pipeline = new EmbeddedPipeline(options);
-    api = new HttpApi({
-      populate: pipeline.populateDeps,
-      dispatch: pipeline.dispatchDeps,
-      connections: pipeline.connectionDeps,
-      status: () => pipeline.status(),
-      maxBodyBytes: 64 * 1024,
-      log: pipeline.log,
+    pipeline = new EmbeddedPipeline({
+      ...options,
+      env: { DATASYNC_MAX_BODY_BYTES: String(64 * 1024), ...options.env },
     });
+    api = pipeline.api();
     tokens = await new TokenServer({
       clientId: 'datasync',
       clientSecret: CLIENT_SECRET,
@@ -145,7 +141,7 @@ describe('connections', () => {
   });
 
   it('refuses at PUT a token endpoint on a private address when private targets are not allowed', async () => {
-    await setUp({ policy: { allowlist: ['*'], allowPrivate: false } });
+    await setUp({ allowPrivate: false });
     const response = await api.putConnection(request(oauth({ origin: 'https://api.example.com' })), 'crm');
     expect(response.status).toBe(400);
     expect((response.body as { problems: string[] }).problems).toEqual([
@@ -154,7 +150,7 @@ describe('connections', () => {
   });
 
   it('does not call a token endpoint the address policy refuses at delivery: tokenUnavailable', async () => {
-    await setUp({ policy: { allowlist: ['*'], allowPrivate: false } });
+    await setUp({ allowPrivate: false });
     // Stored while the policy allowed it; the policy is checked again on every token call.
     await pipeline.secrets.put('crm', {
       value: `datasync-connection/1 ${JSON.stringify({ auth: oauth().auth })}`,
@@ -163,7 +159,7 @@ describe('connections', () => {
     const body = envelope('https://api.example.com/orders', {
       streamMessage: { ...envelope('https://api.example.com/orders').streamMessage, vaultSecretName: 'crm' },
     });
-    const outcome = await dispatch(pipeline.dispatchDeps, { stream: 'datasync', offset: 0n, body });
+    const outcome = await dispatch(pipeline.consumerDeps, { stream: 'datasync', offset: 0n, body });
     expect(outcome).toMatchObject({ kind: 'routed', failure: { reason: 'tokenUnavailable' } });
     expect(outcome.kind === 'routed' && outcome.failure.detail).toMatch(/forbiddenTarget: .*127\.0\.0\.1/);
     expect(tokens.requests).toBe(0);
@@ -199,7 +195,7 @@ describe('connections', () => {
     await api.putConnection(request(oauth()), 'crm');
     const sources: Source[] = [];
     for (let i = 0; i < 20; i += 1) sources.push(await ingest('/orders', `key-${i}`));
-    const outcomes = await Promise.all(sources.map((source) => dispatch(pipeline.dispatchDeps, source)));
+    const outcomes = await Promise.all(sources.map((source) => dispatch(pipeline.consumerDeps, source)));
     expect(outcomes.every((outcome) => outcome.kind === 'delivered')).toBe(true);
     expect(tokens.requests).toBe(1);
     expect(tokens.received[0]?.body).toBe('grant_type=client_credentials&scope=orders.write');
@@ -210,9 +206,9 @@ describe('connections', () => {
   it('replaces a token that expires during the run before the target sees it', async () => {
     await setUp({}, 1);
     await api.putConnection(request(oauth()), 'crm');
-    expect(await dispatch(pipeline.dispatchDeps, await ingest())).toMatchObject({ kind: 'delivered' });
+    expect(await dispatch(pipeline.consumerDeps, await ingest())).toMatchObject({ kind: 'delivered' });
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect(await dispatch(pipeline.dispatchDeps, await ingest())).toMatchObject({ kind: 'delivered' });
+    expect(await dispatch(pipeline.consumerDeps, await ingest())).toMatchObject({ kind: 'delivered' });
     expect(tokens.requests).toBe(2);
     // No 401 in between: the new token was fetched before the call, not after a refusal.
     expect(target.calls).toHaveLength(2);
@@ -221,9 +217,9 @@ describe('connections', () => {
   it('after a rotation, answers the 401 with one new token and delivers the message', async () => {
     await setUp();
     await api.putConnection(request(oauth()), 'crm');
-    await dispatch(pipeline.dispatchDeps, await ingest());
+    await dispatch(pipeline.consumerDeps, await ingest());
     tokens.rotate();
-    expect(await dispatch(pipeline.dispatchDeps, await ingest())).toMatchObject({ kind: 'delivered' });
+    expect(await dispatch(pipeline.consumerDeps, await ingest())).toMatchObject({ kind: 'delivered' });
     expect(tokens.requests).toBe(2);
     expect(target.calls.map((call) => tokens.isValid(call.headers.authorization))).toEqual([
       false,
@@ -236,7 +232,7 @@ describe('connections', () => {
     await setUp();
     target.reply('/locked', { status: 401, body: 'no' });
     await api.putConnection(request(oauth()), 'crm');
-    const outcome = await dispatch(pipeline.dispatchDeps, await ingest('/locked'));
+    const outcome = await dispatch(pipeline.consumerDeps, await ingest('/locked'));
     expect(outcome).toMatchObject({ kind: 'routed', failure: { reason: 'http', status: 401 } });
     expect(target.callsTo('/locked')).toHaveLength(2);
     expect(tokens.requests).toBe(2);
@@ -245,7 +241,7 @@ describe('connections', () => {
   it('sends the client secret in the body when the server refuses HTTP Basic', async () => {
     await setUp({}, 60, true);
     await api.putConnection(request(oauth()), 'crm');
-    expect(await dispatch(pipeline.dispatchDeps, await ingest())).toMatchObject({ kind: 'delivered' });
+    expect(await dispatch(pipeline.consumerDeps, await ingest())).toMatchObject({ kind: 'delivered' });
     expect(tokens.received.map((received) => received.authorization?.split(' ')[0])).toEqual([
       'Basic',
       undefined,
@@ -257,10 +253,10 @@ describe('connections', () => {
     await setUp();
     await api.putConnection(request(oauth()), 'crm');
     tokens.broken = true;
-    const routing = pipeline.dispatchDeps.routing.withOverrides([
+    const routing = pipeline.consumerDeps.routing.withOverrides([
       { responsecode: 'tokenUnavailable', stream: 'datasync-error-token' },
     ]);
-    const outcome = await dispatch(pipeline.dispatchDeps, await ingest(), { routing });
+    const outcome = await dispatch(pipeline.consumerDeps, await ingest(), { routing });
     expect(outcome).toMatchObject({
       kind: 'routed',
       stream: 'datasync-error-token',
@@ -278,7 +274,7 @@ describe('connections', () => {
       request({ origin: target.url, auth: { type: 'header', name: 'X-Api-Key', value: API_KEY } }),
       'crm',
     );
-    expect(await dispatch(pipeline.dispatchDeps, await ingest())).toMatchObject({ kind: 'delivered' });
+    expect(await dispatch(pipeline.consumerDeps, await ingest())).toMatchObject({ kind: 'delivered' });
     expect(target.calls[0]?.headers['x-api-key']).toBe(API_KEY);
     expect(target.calls[0]?.headers.authorization).toBeUndefined();
     expect(tokens.requests).toBe(0);
@@ -289,7 +285,7 @@ describe('connections', () => {
     const signing = { scheme: 'standard-webhooks', secret: SIGNING_SECRET };
     await api.putConnection(request(oauth({ signing })), 'crm');
     const source = await ingest();
-    await dispatch(pipeline.dispatchDeps, source);
+    await dispatch(pipeline.consumerDeps, source);
     const [call] = target.calls;
     const id = call?.headers['webhook-id'] as string;
     const timestamp = call?.headers['webhook-timestamp'] as string;
@@ -307,7 +303,7 @@ describe('connections', () => {
     // The target echoes what it received, the token included.
     target.reply('/echo', (call) => ({ status: 500, body: JSON.stringify(call.headers) }));
     const source = await ingest('/echo');
-    const outcome = await dispatch(pipeline.dispatchDeps, source);
+    const outcome = await dispatch(pipeline.consumerDeps, source);
     expect(outcome).toMatchObject({ kind: 'routed', unrecoverable: true });
     const issued = target.calls[0]?.headers.authorization?.replace('Bearer ', '') as string;
     expect(issued).toMatch(/^tok-/);

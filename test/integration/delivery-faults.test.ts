@@ -122,7 +122,7 @@ describe('delivery under faults on the embedded host', () => {
 
   it('refuses a second owner of the same data dir, naming it', async () => {
     await harness.start();
-    const config = loadConfig({ DATASYNC_DATA_DIR: harness.dataDir });
+    const config = loadConfig({ DATASYNC_DATA_DIR: harness.dataDir }, 'local');
     expect(() => new EmbeddedApp(config, new JsonLogger(() => undefined))).toThrow(DataDirInUseError);
     expect(() => new EmbeddedApp(config, new JsonLogger(() => undefined))).toThrow(harness.dataDir);
   });

@@ -31,7 +31,7 @@ describe('dispatch', () => {
       syncRequest(`${target.url}/orders`, { targetRestApiOperation: 'PUT' }),
       'Bearer t1',
     );
-    await expect(dispatch(pipeline.dispatchDeps, source)).resolves.toEqual({
+    await expect(dispatch(pipeline.consumerDeps, source)).resolves.toEqual({
       kind: 'delivered',
       status: 200,
     });
@@ -47,14 +47,14 @@ describe('dispatch', () => {
   it('uses the credential stored at delivery time, so a rotated token reaches later deliveries', async () => {
     const first = await ingestAndRead(syncRequest(`${target.url}/a`), 'Bearer old');
     await ingestAndRead(syncRequest(`${target.url}/a`), 'Bearer new');
-    await dispatch(pipeline.dispatchDeps, first);
+    await dispatch(pipeline.consumerDeps, first);
     expect(target.calls[0]?.headers.authorization).toBe('Bearer new');
   });
 
   it('routes a 404 to the 404 stream with an error record and no credential in it', async () => {
     target.reply('/missing', { status: 404, body: 'no such order; you sent Bearer topsecret-token' });
     const source = await ingestAndRead(syncRequest(`${target.url}/missing`), 'Bearer topsecret-token');
-    const outcome = await dispatch(pipeline.dispatchDeps, source);
+    const outcome = await dispatch(pipeline.consumerDeps, source);
     expect(outcome).toMatchObject({
       kind: 'routed',
       stream: 'datasync-error-404',
@@ -73,7 +73,7 @@ describe('dispatch', () => {
 
   it('does not follow redirects: a 3xx is a failure', async () => {
     target.reply('/moved', { status: 302, headers: { location: `${target.url}/elsewhere` } });
-    const outcome = await dispatch(pipeline.dispatchDeps, {
+    const outcome = await dispatch(pipeline.consumerDeps, {
       stream: 'datasync',
       offset: 0n,
       body: envelope(`${target.url}/moved`),
@@ -85,7 +85,7 @@ describe('dispatch', () => {
   it('archives and alerts when the failure lands on an unrecoverable stream', async () => {
     target.reply('/conflict', { status: 409 });
     const source = { stream: 'datasync', offset: 7n, body: envelope(`${target.url}/conflict`) };
-    const outcome = await dispatch(pipeline.dispatchDeps, source);
+    const outcome = await dispatch(pipeline.consumerDeps, source);
     expect(outcome).toMatchObject({ stream: 'datasync-error-unexpected', unrecoverable: true });
     const folder = join(pipeline.dir, 'archive', 'datasync-error-unexpected');
     const day = new Date().toISOString().slice(0, 10).split('-');
@@ -100,7 +100,7 @@ describe('dispatch', () => {
 
   it('classifies a target that does not answer in time as a timeout', async () => {
     target.reply('/slow', { status: 200, delayMs: 2000 });
-    const outcome = await dispatch(pipeline.dispatchDeps, {
+    const outcome = await dispatch(pipeline.consumerDeps, {
       stream: 'datasync',
       offset: 0n,
       body: envelope(`${target.url}/slow`),
@@ -112,7 +112,7 @@ describe('dispatch', () => {
     const closed = new TargetServer();
     await closed.start();
     await closed.stop();
-    const outcome = await dispatch(pipeline.dispatchDeps, {
+    const outcome = await dispatch(pipeline.consumerDeps, {
       stream: 'datasync',
       offset: 0n,
       body: envelope(`${closed.url}/x`),
@@ -129,7 +129,7 @@ describe('dispatch', () => {
         targetRestApiOperation: 'POST',
       },
     });
-    const outcome = await dispatch(pipeline.dispatchDeps, { stream: 'datasync', offset: 0n, body });
+    const outcome = await dispatch(pipeline.consumerDeps, { stream: 'datasync', offset: 0n, body });
     expect(outcome).toMatchObject({ kind: 'routed', failure: { reason: 'missingSecret' } });
     expect(target.calls).toHaveLength(0);
   });
@@ -137,7 +137,7 @@ describe('dispatch', () => {
   it('parks a message as unrecoverable once it used up its attempts, whatever its mapped stream', async () => {
     target.reply('/down', { status: 503 });
     const body = envelope(`${target.url}/down`, { attempt: 2 });
-    const outcome = await dispatch(pipeline.dispatchDeps, { stream: 'datasync-error-503', offset: 4n, body });
+    const outcome = await dispatch(pipeline.consumerDeps, { stream: 'datasync-error-503', offset: 4n, body });
     expect(outcome).toMatchObject({
       stream: 'datasync-error-unexpected',
       unrecoverable: true,
@@ -149,8 +149,38 @@ describe('dispatch', () => {
     target.reply('/missing', { status: 404 });
     const source = { stream: 'datasync', offset: 0n, body: envelope(`${target.url}/missing`) };
     pipeline.db.close();
-    await expect(dispatch(pipeline.dispatchDeps, source)).rejects.toThrow(OutcomeNotDurableError);
+    await expect(dispatch(pipeline.consumerDeps, source)).rejects.toThrow(OutcomeNotDurableError);
     expect(target.calls).toHaveLength(1);
-    pipeline.close = () => pipeline.target.close();
+  });
+});
+
+describe('the overall limit on target calls (the assembly bulkhead)', () => {
+  it('starts a call beyond DATASYNC_DISPATCH_CONCURRENCY only after another was answered, across origins', async () => {
+    const pipeline = new EmbeddedPipeline({ env: { DATASYNC_DISPATCH_CONCURRENCY: '2' } });
+    // Three origins, so no per-origin limit is what holds the third call back.
+    const targets = await Promise.all([1, 2, 3].map(() => new TargetServer().start()));
+    const answeredWhenCalled: number[] = [];
+    try {
+      for (const target of targets) {
+        target.reply('/slow', () => {
+          answeredWhenCalled.push(targets.reduce((sum, each) => sum + each.answered, 0));
+          return { status: 200, delayMs: 500 };
+        });
+      }
+      await Promise.all(
+        targets.map((target, index) =>
+          dispatch(pipeline.consumerDeps, {
+            stream: 'datasync',
+            offset: BigInt(index),
+            body: envelope(`${target.url}/slow`),
+          }),
+        ),
+      );
+      expect(answeredWhenCalled.slice(0, 2)).toEqual([0, 0]);
+      expect(answeredWhenCalled[2]).toBeGreaterThanOrEqual(1);
+    } finally {
+      pipeline.close();
+      await Promise.all(targets.map((target) => target.stop()));
+    }
   });
 });

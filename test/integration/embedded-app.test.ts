@@ -57,7 +57,7 @@ describe('the embedded app', () => {
   });
 
   const start = async (env: Record<string, string> = {}) => {
-    const config = loadConfig({ DATASYNC_DATA_DIR: dataDir, DATASYNC_AUTO_RETRIES: '0', ...env });
+    const config = loadConfig({ DATASYNC_DATA_DIR: dataDir, DATASYNC_AUTO_RETRIES: '0', ...env }, 'local');
     app = new EmbeddedApp(config, new JsonLogger((line) => logLines.push(line)));
     await app.start();
     return app;
@@ -74,27 +74,29 @@ describe('the embedded app', () => {
       body: `no such order (auth ${call.headers.authorization})`,
     }));
     const running = await start();
-    const synced = await running.api.sync(
-      request(
-        [
-          syncRequest(`${target.url}/ok`, {}, 'k1'),
-          syncRequest(`${target.url}/conflict`, {}, 'k2'),
-          syncRequest(`${target.url}/missing`, {}, 'k3'),
-        ],
-        TOKEN,
-      ),
-    );
+    const synced = await running
+      .api()
+      .sync(
+        request(
+          [
+            syncRequest(`${target.url}/ok`, {}, 'k1'),
+            syncRequest(`${target.url}/conflict`, {}, 'k2'),
+            syncRequest(`${target.url}/missing`, {}, 'k3'),
+          ],
+          TOKEN,
+        ),
+      );
     expect(synced.status).toBe(202);
     const [, conflict, missing] = (synced.body as { messages: Array<{ id: string }> }).messages;
     await until(() => logLines.some((line) => line.includes('alert.unrecoverable')));
     await stateIs(running, conflict?.id, 'parked');
     await stateIs(running, missing?.id, 'failed');
-    const replayed = await running.api.retry(
-      request({ streamToRetry: 'datasync-error-404', readAfterOffset: -1 }),
-    );
+    const replayed = await running
+      .api()
+      .retry(request({ streamToRetry: 'datasync-error-404', readAfterOffset: -1 }));
     expect(replayed.body).toMatchObject({ failedMessages: 1 });
-    const history = await running.api.message(request(''), missing?.id as string);
-    const status = await running.api.status(request(''));
+    const history = await running.api().message(request(''), missing?.id as string);
+    const status = await running.api().status(request(''));
     expect(target.calls.every((call) => call.headers.authorization === TOKEN)).toBe(true);
 
     const streams = running.stream.summaries().map((summary) => summary.stream);
@@ -125,7 +127,7 @@ describe('the embedded app', () => {
     expect(streamText).toContain('conflict for [redacted]');
   });
 
-  it('keeps a healthy target flowing while another one hangs (per-host bulkhead)', async () => {
+  it('keeps a healthy target flowing while another one hangs (per-origin limit)', async () => {
     const healthy = await new TargetServer().start();
     try {
       target.reply('/hang', { status: 200, hang: true });
@@ -135,8 +137,8 @@ describe('the embedded app', () => {
         DATASYNC_TARGET_TIMEOUT_MS: '20000',
       });
       const noKey = (url: string) => ({ ...syncRequest(url, { vaultSecretName: undefined }), streamKey: '' });
-      await running.api.sync(request(Array.from({ length: 10 }, () => noKey(`${target.url}/hang`))));
-      await running.api.sync(request(Array.from({ length: 30 }, () => noKey(`${healthy.url}/ok`))));
+      await running.api().sync(request(Array.from({ length: 10 }, () => noKey(`${target.url}/hang`))));
+      await running.api().sync(request(Array.from({ length: 30 }, () => noKey(`${healthy.url}/ok`))));
       await until(() => healthy.calls.length === 30);
       expect(target.calls).toHaveLength(2);
     } finally {
@@ -146,7 +148,7 @@ describe('the embedded app', () => {
 
   it('deletes secrets idle for longer than DATASYNC_SECRET_MAX_IDLE_DAYS', async () => {
     const running = await start({ DATASYNC_SECRET_MAX_IDLE_DAYS: '30' });
-    await running.api.sync(request(syncRequest(`${target.url}/ok`), TOKEN));
+    await running.api().sync(request(syncRequest(`${target.url}/ok`), TOKEN));
     await running.housekeeping();
     expect(logLines.some((line) => line.includes('secrets.deleted_idle'))).toBe(false);
     await running.stop(100);

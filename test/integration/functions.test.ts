@@ -233,6 +233,5 @@ describe('function handlers', () => {
     await expect(handler(envelope(`${target.url}/missing`), context)).rejects.toThrow(
       /could not be recorded/,
     );
-    pipeline.close = () => pipeline.target.close();
   });
 });

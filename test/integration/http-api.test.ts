@@ -17,19 +17,16 @@ describe('HttpApi', () => {
   let pipeline: EmbeddedPipeline;
   let api: HttpApi;
 
-  const apiDeps = (apiKey?: string) => ({
-    populate: pipeline.populateDeps,
-    dispatch: pipeline.dispatchDeps,
-    connections: pipeline.connectionDeps,
-    status: () => pipeline.status(),
-    maxBodyBytes: 1024,
-    apiKey,
-    log: pipeline.log,
-  });
-  const build = (apiKey?: string) => new HttpApi(apiDeps(apiKey));
+  const build = (apiKey?: string) => pipeline.api({ apiKey });
+  /** A fresh pipeline whose API accepts bodies up to `bytes`. */
+  const withBodyLimit = (bytes: number) => {
+    pipeline.close();
+    pipeline = new EmbeddedPipeline({ env: { DATASYNC_MAX_BODY_BYTES: String(bytes) } });
+    return pipeline.api();
+  };
 
   beforeEach(() => {
-    pipeline = new EmbeddedPipeline();
+    pipeline = new EmbeddedPipeline({ env: { DATASYNC_MAX_BODY_BYTES: '1024' } });
     api = build();
   });
   afterEach(() => pipeline.close());
@@ -54,6 +51,8 @@ describe('HttpApi', () => {
     ).toBe(415);
     expect((await api.sync(request({ pad: 'x'.repeat(2000) }))).status).toBe(413);
     expect(await pipeline.stream.exists('datasync')).toBe(false);
+    const big = withBodyLimit(1024 * 1024);
+    expect((await big.sync(request('['.repeat(100_000)))).status).toBe(400);
   });
 
   it('answers 400 with problems for a bad request and 404 for an unknown stream to retry', async () => {
@@ -112,7 +111,6 @@ describe('HttpApi', () => {
       status: 503,
       body: { error: expect.stringMatching(/^storage unavailable, nothing was accepted/) },
     });
-    pipeline.close = () => pipeline.target.close();
   });
 
   it('requires the API key on every endpoint when one is configured', async () => {
@@ -148,8 +146,6 @@ describe('HttpApi', () => {
       status: 400,
       body: { error: 'body nests deeper than 128 levels of arrays and objects' },
     });
-    const big = new HttpApi({ ...apiDeps(), maxBodyBytes: 1024 * 1024 });
-    expect((await big.sync(request('['.repeat(100_000)))).status).toBe(400);
     const invalid = Buffer.concat([
       Buffer.from('{"streamKey":"'),
       Buffer.from([0xff, 0xfe]),
@@ -169,7 +165,7 @@ describe('HttpApi', () => {
       const text = `{"streamMessage":{"targetRestApi":"${target.url}/n","targetRestApiOperation":"POST","targetRestApiPayload":${payload}}}`;
       expect((await api.sync(request(text))).status).toBe(202);
       const [record] = await pipeline.all('datasync');
-      await dispatch(pipeline.dispatchDeps, record as StreamRecord);
+      await dispatch(pipeline.consumerDeps, record as StreamRecord);
       expect(target.calls[0]?.body).toBe(payload);
     } finally {
       await target.stop();
@@ -177,7 +173,7 @@ describe('HttpApi', () => {
   });
 
   it('measures the message limit on the stored form, so what is stored never passes it', async () => {
-    const big = new HttpApi({ ...apiDeps(), maxBodyBytes: 4 * 1024 * 1024 });
+    const big = withBodyLimit(4 * 1024 * 1024);
     const numbers = Array.from({ length: 45_000 }, () => '1e20').join(',');
     const text = `{"streamMessage":{"targetRestApi":"https://t.example/a","targetRestApiOperation":"POST","targetRestApiPayload":[${numbers}]}}`;
     expect((await big.sync(request(text))).status).toBe(202);

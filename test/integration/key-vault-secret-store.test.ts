@@ -80,7 +80,7 @@ describe('KeyVaultSecretStore', () => {
         );
       }
       for (const record of await pipeline.all('datasync'))
-        await dispatch({ ...pipeline.dispatchDeps, secrets }, record);
+        await dispatch({ ...pipeline.consumerDeps, secrets }, record);
       expect(target.calls).toHaveLength(200);
       // The first ingest looks the name up twice (is it a connection? has it changed?) while it does not
       // exist yet, and misses are not cached; every later call is served by the cache.

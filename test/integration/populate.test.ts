@@ -145,7 +145,7 @@ describe('populate', () => {
   });
 
   it('refuses targets outside the policy at ingest', async () => {
-    const strict = new EmbeddedPipeline({ policy: { allowlist: ['*'], allowPrivate: false } });
+    const strict = new EmbeddedPipeline({ allowPrivate: false });
     try {
       const problems = await problemsOf(
         populate(strict.populateDeps, {

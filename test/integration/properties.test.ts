@@ -74,7 +74,7 @@ describe('properties', () => {
               readAfterOffset: offset,
             });
             if (!parsed.ok) throw new Error(parsed.problems.join());
-            const summary = await replay({ ...pipeline.dispatchDeps, target }, parsed.value);
+            const summary = await replay({ ...pipeline.replayDeps, target }, parsed.value);
             calls += 1;
             processed += summary.processedmessages;
             failed += summary.failedMessages;

@@ -34,7 +34,7 @@ describe('a target that echoes the credential', () => {
     target.reply('/echo', { status: 400, body: echoed });
     const message = envelope(`${target.url}/echo`);
     message.streamMessage.vaultSecretName = '789';
-    const outcome = await dispatch(pipeline.dispatchDeps, { stream: 'datasync', offset: 0n, body: message });
+    const outcome = await dispatch(pipeline.consumerDeps, { stream: 'datasync', offset: 0n, body: message });
     expect(outcome).toMatchObject({ kind: 'routed', unrecoverable: true });
 
     const [record] = await pipeline.all('datasync-error-unexpected');

@@ -38,7 +38,7 @@ describe('replay within a wall-clock budget', () => {
     );
     const options = { budgetMs: 15, concurrency: 1, clock };
 
-    const first = await replay(pipeline.dispatchDeps, request({ noOfMessagesToProcess: 10 }), options);
+    const first = await replay(pipeline.replayDeps, request({ noOfMessagesToProcess: 10 }), options);
     expect(first).toEqual({
       lastReadOffset: 1n,
       processedmessages: 2,
@@ -49,7 +49,7 @@ describe('replay within a wall-clock budget', () => {
     expect(target.calls.map((call) => call.path)).toEqual(['/a', '/b']);
 
     const second = await replay(
-      pipeline.dispatchDeps,
+      pipeline.replayDeps,
       request({ noOfMessagesToProcess: 10, readAfterOffset: undefined }),
       options,
     );
@@ -65,7 +65,7 @@ describe('replay within a wall-clock budget', () => {
 
   it('with no budget left starts nothing and keeps lastReadOffset where it was', async () => {
     await pipeline.seedFailures('datasync-error-503', [envelope(`${target.url}/a`)]);
-    const summary = await replay(pipeline.dispatchDeps, request({ readAfterOffset: -1 }), {
+    const summary = await replay(pipeline.replayDeps, request({ readAfterOffset: -1 }), {
       budgetMs: 0,
       clock,
     });

@@ -35,7 +35,7 @@ describe('replay', () => {
   it('replays N at a time and tells where to continue until the end of the stream', async () => {
     await seedErrorStream(['/a', '/b', '/c', '/d', '/e']);
     const first = await replay(
-      pipeline.dispatchDeps,
+      pipeline.replayDeps,
       request({ noOfMessagesToProcess: 2, readAfterOffset: -1 }),
     );
     expect(first).toEqual({
@@ -46,7 +46,7 @@ describe('replay', () => {
       endOfStream: false,
     });
     const second = await replay(
-      pipeline.dispatchDeps,
+      pipeline.replayDeps,
       request({ noOfMessagesToProcess: 2, readAfterOffset: '1' }),
     );
     expect(second).toEqual({
@@ -57,7 +57,7 @@ describe('replay', () => {
       endOfStream: false,
     });
     const third = await replay(
-      pipeline.dispatchDeps,
+      pipeline.replayDeps,
       request({ noOfMessagesToProcess: 2, readAfterOffset: 3 }),
     );
     expect(third).toEqual({
@@ -72,7 +72,7 @@ describe('replay', () => {
 
   it('answers the offset it was given when nothing is after it', async () => {
     await seedErrorStream(['/a']);
-    const summary = await replay(pipeline.dispatchDeps, request({ readAfterOffset: 0 }));
+    const summary = await replay(pipeline.replayDeps, request({ readAfterOffset: 0 }));
     expect(summary).toEqual({
       lastReadOffset: 0n,
       processedmessages: 0,
@@ -87,7 +87,7 @@ describe('replay', () => {
     target.reply('/still-down', { status: 503 });
     await seedErrorStream(['/ok', '/gone', '/still-down']);
     const summary = await replay(
-      pipeline.dispatchDeps,
+      pipeline.replayDeps,
       request({
         errormapping: [
           { responsecode: '404', stream: 'ops-404' },
@@ -113,7 +113,7 @@ describe('replay', () => {
 
   it('refuses a stream that does not exist', async () => {
     await expect(
-      replay(pipeline.dispatchDeps, request({ streamOCIDToRetry: 'datasync-error-418' })),
+      replay(pipeline.replayDeps, request({ streamOCIDToRetry: 'datasync-error-418' })),
     ).rejects.toBeInstanceOf(StreamNotFoundError);
   });
 
@@ -121,11 +121,11 @@ describe('replay', () => {
     target.reply('/twice', { status: 503 });
     await pipeline.seedFailures('datasync-error-503', [envelope(`${target.url}/twice`)]);
     // A replay routes it back to the same stream: the first record is superseded by the second.
-    await replay(pipeline.dispatchDeps, request({ readAfterOffset: -1 }));
+    await replay(pipeline.replayDeps, request({ readAfterOffset: -1 }));
     expect(await pipeline.all('datasync-error-503')).toHaveLength(2);
     target.reply('/twice', { status: 200 });
     const callsBefore = target.callsTo('/twice').length;
-    const summary = await replay(pipeline.dispatchDeps, request({ readAfterOffset: -1 }));
+    const summary = await replay(pipeline.replayDeps, request({ readAfterOffset: -1 }));
     expect(target.callsTo('/twice').length - callsBefore).toBe(1);
     expect(summary).toMatchObject({ processedmessages: 1, skippedMessages: 1 });
   });
@@ -140,7 +140,7 @@ describe('replay', () => {
       envelope(`${target.url}/second`, { streamKey: 'k' }),
       envelope(`${target.url}/other`, { streamKey: 'other' }),
     ]);
-    await replay(pipeline.dispatchDeps, request({}));
+    await replay(pipeline.replayDeps, request({}));
     expect((arrived.second as number) - (arrived.first as number)).toBeGreaterThanOrEqual(150);
     expect((arrived.other as number) - (arrived.first as number)).toBeLessThan(150);
   });

@@ -13,14 +13,7 @@ describe('ingest when the data directory cannot be written', () => {
 
   beforeEach(async () => {
     pipeline = new EmbeddedPipeline();
-    api = new HttpApi({
-      populate: pipeline.populateDeps,
-      dispatch: pipeline.dispatchDeps,
-      connections: pipeline.connectionDeps,
-      status: () => pipeline.status(),
-      maxBodyBytes: 4 * 1024 * 1024,
-      log: pipeline.log,
-    });
+    api = pipeline.api();
     // One accepted message, so "nothing half-written" is measured against existing data.
     expect((await api.sync(request(syncRequest('https://t.example/a'), 'Bearer before'))).status).toBe(202);
   });

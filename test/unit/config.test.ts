@@ -2,7 +2,7 @@ import { DEFAULTS, loadConfig } from '../../shared/config/config';
 
 describe('loadConfig', () => {
   it('has safe local defaults', () => {
-    const config = loadConfig({});
+    const config = loadConfig({}, 'local');
     expect(config.mode).toBe('local');
     expect(config.local.port).toBe(7071);
     expect(config.limits.maxMessageBytes).toBe(256 * 1024);
@@ -22,7 +22,7 @@ describe('loadConfig', () => {
   };
 
   it('switches to Azure mode when the Service Bus setting is present, refusing private targets', () => {
-    const config = loadConfig(azureEnv);
+    const config = loadConfig(azureEnv, 'azure');
     expect(config.mode).toBe('azure');
     expect(config.targets.allowPrivate).toBe(false);
     expect(config.azure).toEqual({
@@ -83,21 +83,33 @@ describe('loadConfig', () => {
     ).toEqual(['https://ok.example:8443', 'host:8080']);
   });
 
+  it("refuses a DATASYNC_MODE that is not the host's own, and reads only that host's settings", () => {
+    expect(() => loadConfig({ DATASYNC_MODE: 'azure' }, 'local')).toThrow(
+      'DATASYNC_MODE is azure, but this is the local host (npm start)',
+    );
+    expect(() => loadConfig({ ...azureEnv, DATASYNC_MODE: 'local' }, 'azure')).toThrow(
+      'DATASYNC_MODE is local, but this is the Azure Functions host',
+    );
+    const azure = loadConfig({ ...azureEnv, DATASYNC_API_KEY: '' }, 'azure');
+    expect(azure).not.toHaveProperty('local');
+    expect(loadConfig({}, 'local')).not.toHaveProperty('azure');
+  });
+
   it('stops when DATASYNC_API_KEY is set but empty, instead of running without a key', () => {
     expect(() => loadConfig({ DATASYNC_API_KEY: '' })).toThrow(/DATASYNC_API_KEY is set but empty/);
     expect(() => loadConfig({ DATASYNC_API_KEY: '  ' })).toThrow(/DATASYNC_API_KEY is set but empty/);
-    expect(loadConfig({}).apiKey).toBeUndefined();
+    expect(loadConfig({}, 'local').local.apiKey).toBeUndefined();
   });
 
   it('reads the served hosts and the cap on buffered bodies', () => {
-    expect(loadConfig({}).local).toMatchObject({
+    expect(loadConfig({}, 'local').local).toMatchObject({
       allowedHosts: [],
       maxBufferedBytes: DEFAULTS.maxBufferedBytes,
     });
-    const config = loadConfig({
-      DATASYNC_ALLOWED_HOSTS: 'Dev.Box, dev.box:7071',
-      DATASYNC_MAX_BUFFERED_BYTES: '1000',
-    });
+    const config = loadConfig(
+      { DATASYNC_ALLOWED_HOSTS: 'Dev.Box, dev.box:7071', DATASYNC_MAX_BUFFERED_BYTES: '1000' },
+      'local',
+    );
     expect(config.local).toMatchObject({ allowedHosts: ['dev.box', 'dev.box:7071'], maxBufferedBytes: 1000 });
   });
   it('leaves room for properties and the error record on Azure: 192 KiB by default, 256 KiB locally', () => {
