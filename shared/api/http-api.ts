@@ -1,4 +1,4 @@
-import { JsonBodyError, parseJsonBody } from '../contract/envelope-codec';
+import { parseJsonBody } from '../contract/envelope-codec';
 import { offsetToJson } from '../contract/offset';
 import { apiKeyAccepted } from './api-key';
 import { parseRetryRequest } from '../contract/retry-request';
@@ -9,18 +9,13 @@ import {
   type ConnectionDeps,
 } from '../pipeline/connections';
 import type { DispatchDeps } from '../pipeline/dispatch';
-import {
-  IdempotencyConflictError,
-  PayloadTooLargeError,
-  StorageError,
-  StreamNotFoundError,
-  ValidationError,
-} from '../pipeline/errors';
+import { ValidationError } from '../pipeline/errors';
+import { errorAnswer, errorBody, summaryToJson } from './error-answers';
 import type { MessageHistory } from '../pipeline/message-states';
 import type { StatusReport } from './status-report';
 import { populate, type PopulateDeps } from '../pipeline/populate';
 import type { Logger } from '../pipeline/ports';
-import { replay, ReplayInterruptedError, type ReplaySummary } from '../pipeline/replay';
+import { replay } from '../pipeline/replay';
 
 /** An HTTP request as both hosts (Azure Functions, the local server) can describe it. */
 export interface ApiRequest {
@@ -108,7 +103,10 @@ export class HttpApi {
     return this.authenticated(request, async () => {
       const history = await this.deps.dispatch.states.history(id);
       if (!history)
-        return error(404, `no message with id "${id}" (unknown, or finished longer ago than the retention)`);
+        return errorBody(
+          404,
+          `no message with id "${id}" (unknown, or finished longer ago than the retention)`,
+        );
       return { status: 200, body: historyToJson(history, this.deps.dispatch.inFlight.has(id)) };
     });
   }
@@ -129,7 +127,7 @@ export class HttpApi {
     return this.guarded(request, async (body) => {
       const streamKey = parseKeyRequest(body);
       const released = await this.deps.dispatch.states.release(streamKey);
-      if (released === undefined) return error(404, `key "${streamKey}" is not held`);
+      if (released === undefined) return errorBody(404, `key "${streamKey}" is not held`);
       this.deps.log.info('key.released', { streamKey, released });
       this.deps.onRelease?.();
       return { status: 200, body: { streamKey, released } };
@@ -141,7 +139,7 @@ export class HttpApi {
     return this.guarded(request, async (body) => {
       const streamKey = parseKeyRequest(body);
       const skipped = await this.deps.dispatch.states.skip(streamKey);
-      if (skipped === undefined) return error(404, `key "${streamKey}" is not held`);
+      if (skipped === undefined) return errorBody(404, `key "${streamKey}" is not held`);
       this.deps.log.info('key.skipped', { streamKey, skipped });
       this.deps.onRelease?.();
       return { status: 200, body: { streamKey, skipped } };
@@ -160,10 +158,10 @@ export class HttpApi {
   async pauseTarget(request: ApiRequest, pause: boolean): Promise<ApiResponse> {
     return this.guarded(request, async (body) => {
       const control = this.deps.targets;
-      if (!control) return error(501, 'pausing a target is not available on this host');
+      if (!control) return errorBody(501, 'pausing a target is not available on this host');
       const origin = parseOriginRequest(body);
       if (pause) await control.pause(origin);
-      else if (!(await control.resume(origin))) return error(404, `${origin} is not paused`);
+      else if (!(await control.resume(origin))) return errorBody(404, `${origin} is not paused`);
       this.deps.log.info(pause ? 'target.paused' : 'target.resumed', { origin });
       this.deps.onRelease?.();
       return { status: 200, body: { origin, paused: pause } };
@@ -182,7 +180,7 @@ export class HttpApi {
   async getConnection(request: ApiRequest, name: string): Promise<ApiResponse> {
     return this.authenticated(request, async () => {
       const connection = await readConnection(this.deps.connections, name);
-      return connection ? { status: 200, body: connection } : error(404, `no connection named "${name}"`);
+      return connection ? { status: 200, body: connection } : errorBody(404, `no connection named "${name}"`);
     });
   }
 
@@ -190,7 +188,7 @@ export class HttpApi {
   async deleteConnection(request: ApiRequest, name: string): Promise<ApiResponse> {
     return this.authenticated(request, async () => {
       const deleted = await deleteConnection(this.deps.connections, name);
-      return deleted ? { status: 204, body: undefined } : error(404, `no connection named "${name}"`);
+      return deleted ? { status: 204, body: undefined } : errorBody(404, `no connection named "${name}"`);
     });
   }
 
@@ -214,11 +212,11 @@ export class HttpApi {
     const contentType = header('content-type');
     if (contentType === undefined || !JSON_TYPE.test(contentType)) {
       const given = contentType === undefined ? 'none was given' : `got "${contentType}"`;
-      return error(415, `Content-Type must be application/json; ${given}`);
+      return errorBody(415, `Content-Type must be application/json; ${given}`);
     }
     const declared = Number(header('content-length') ?? 0);
     if (declared > this.deps.maxBodyBytes) {
-      return error(413, `body is ${declared} bytes; the limit is ${this.deps.maxBodyBytes}`);
+      return errorBody(413, `body is ${declared} bytes; the limit is ${this.deps.maxBodyBytes}`);
     }
     return undefined;
   }
@@ -230,7 +228,7 @@ export class HttpApi {
     const refused = this.refuseBeforeBody(request.header);
     if (refused) return refused;
     if (request.body.length > this.deps.maxBodyBytes) {
-      return error(413, `body is ${request.body.length} bytes; the limit is ${this.deps.maxBodyBytes}`);
+      return errorBody(413, `body is ${request.body.length} bytes; the limit is ${this.deps.maxBodyBytes}`);
     }
     try {
       return await handle(parseJsonBody(request.body));
@@ -241,36 +239,12 @@ export class HttpApi {
 
   private authenticate(header: ApiRequest['header']): ApiResponse | undefined {
     if (apiKeyAccepted(this.deps.apiKey, header('x-functions-key'))) return undefined;
-    return error(401, 'missing or wrong API key: send it in the x-functions-key header');
+    return errorBody(401, 'missing or wrong API key: send it in the x-functions-key header');
   }
 
   private toResponse(cause: unknown): ApiResponse {
-    if (cause instanceof JsonBodyError) return error(400, cause.message);
-    if (cause instanceof ValidationError)
-      return { status: 400, body: { error: 'invalid request', problems: cause.problems } };
-    if (cause instanceof PayloadTooLargeError)
-      return { status: 413, body: { error: 'too large', problems: cause.problems } };
-    if (cause instanceof StreamNotFoundError) return error(404, cause.message);
-    if (cause instanceof IdempotencyConflictError) return error(422, cause.message);
-    if (cause instanceof ReplayInterruptedError) {
-      this.deps.log.error('replay.failed', { error: String(cause.cause) });
-      return { status: 503, body: { error: cause.message, ...summaryToJson(cause.summary) } };
-    }
-    if (cause instanceof StorageError) {
-      this.deps.log.error('storage.failed', { error: cause.message });
-      return error(503, `storage unavailable, nothing was accepted: ${cause.message}`);
-    }
-    this.deps.log.error('request.failed', { error: String(cause) });
-    return error(500, 'internal error');
+    return errorAnswer(cause, this.deps.log);
   }
-}
-
-function error(status: number, message: string): ApiResponse {
-  return { status, body: { error: message } };
-}
-
-function summaryToJson(summary: ReplaySummary) {
-  return { ...summary, lastReadOffset: offsetToJson(summary.lastReadOffset) };
 }
 
 function parseKeyRequest(body: unknown): string {

@@ -29,12 +29,45 @@ export class StreamNotFoundError extends DatasyncError {
   }
 }
 
-/** A backend (stream, secret store, archive) could not make an outcome durable. */
+/**
+ * Why a backend call failed, whatever the backend (each adapter translates its own errors):
+ * - `unavailable`: not reachable, timed out, busy or an I/O fault; later may work;
+ * - `throttled`: the service asked to slow down;
+ * - `full`: out of space or quota;
+ * - `tooLarge`: the item is over the backend's size limit;
+ * - `denied`: this app's identity may not do it (role, file permissions, read-only);
+ * - `missing`: the queue, table, container or file the configuration names does not exist;
+ * - `corrupt`: stored data cannot be read back.
+ */
+export type StorageErrorCode =
+  | 'unavailable'
+  | 'throttled'
+  | 'full'
+  | 'tooLarge'
+  | 'denied'
+  | 'missing'
+  | 'corrupt';
+
+/** A backend (stream, states, secret store, archive, alerts) failed; `code` says how. */
 export class StorageError extends DatasyncError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: StorageErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'StorageError';
   }
+}
+
+/** An error's message, also for errors from another realm or module copy (not `instanceof Error`). */
+export function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
+}
+
+export function isStorageError(error: unknown): error is StorageError {
+  return error instanceof StorageError;
 }
 
 /** No HTTP answer from the target. */

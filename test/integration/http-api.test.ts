@@ -102,14 +102,18 @@ describe('HttpApi', () => {
     expect(response.status).toBe(400);
   });
 
-  it('answers 503 and enqueues nothing when the stream cannot be written', async () => {
+  it('answers 503 with Retry-After (code unavailable) and enqueues nothing when the stream cannot be written', async () => {
     pipeline.db.close();
     const response = await api.sync(
       request(syncRequest('https://t.example/a', { vaultSecretName: undefined })),
     );
-    expect(response).toMatchObject({
+    expect(response).toEqual({
       status: 503,
-      body: { error: expect.stringMatching(/^storage unavailable, nothing was accepted/) },
+      headers: { 'retry-after': '5' },
+      body: {
+        error: expect.stringMatching(/^storage unavailable, nothing was accepted/),
+        code: 'unavailable',
+      },
     });
   });
 

@@ -25,19 +25,22 @@ describe('ingest when the data directory cannot be written', () => {
     await expect(pipeline.secrets.get('789')).resolves.toMatchObject({ value: 'Bearer before' });
   }
 
-  it('answers 503 naming the cause when the database is read-only', async () => {
+  it('answers 503 "refused access" (code denied, no Retry-After) when the database is read-only', async () => {
     pipeline.db.pragma('query_only = ON');
     const response = await api.sync(
       request([syncRequest('https://t.example/b'), syncRequest('https://t.example/c')], 'Bearer after'),
     );
-    expect(response).toMatchObject({
+    expect(response).toEqual({
       status: 503,
-      body: { error: expect.stringMatching(/^storage unavailable, nothing was accepted: .*readonly/) },
+      body: {
+        error: expect.stringMatching(/^storage refused access .*, nothing was accepted: .*readonly/),
+        code: 'denied',
+      },
     });
     await assertNothingNewWritten();
   });
 
-  it('answers 503 naming the cause when the disk is full, with no partial batch', async () => {
+  it('answers 507 (code full) naming the cause when the disk is full, with no partial batch', async () => {
     const pages = pipeline.db.pragma('page_count', { simple: true }) as number;
     pipeline.db.pragma(`max_page_count = ${pages + 1}`);
     const big = Array.from({ length: 50 }, (_, i) =>
@@ -47,9 +50,9 @@ describe('ingest when the data directory cannot be written', () => {
       }),
     );
     const response = await api.sync(request(big));
-    expect(response).toMatchObject({
-      status: 503,
-      body: { error: expect.stringMatching(/database or disk is full/) },
+    expect(response).toEqual({
+      status: 507,
+      body: { error: expect.stringMatching(/^storage is full, .*database or disk is full/), code: 'full' },
     });
     await assertNothingNewWritten();
   });

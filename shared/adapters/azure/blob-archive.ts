@@ -1,6 +1,6 @@
+import { azureStorageError, restCode } from './azure-errors';
 import type { ContainerClient } from '@azure/storage-blob';
 import { encodeEnvelope } from '../../contract/envelope-codec';
-import { StorageError } from '../../pipeline/errors';
 import type { Archive, ArchiveEntry } from '../../pipeline/ports';
 import { archiveName } from '../archive-name';
 
@@ -21,8 +21,8 @@ export class BlobArchive implements Archive {
         conditions: { ifNoneMatch: '*' },
       });
     } catch (error) {
-      if ((error as { code?: string }).code !== 'BlobAlreadyExists') {
-        throw new StorageError(`could not archive ${name}: ${(error as Error).message}`, { cause: error });
+      if (restCode(error) !== 'BlobAlreadyExists') {
+        throw azureStorageError(`archive ${name}`, error);
       }
     }
     return `${this.container.containerName}/${name}`;

@@ -1,6 +1,6 @@
+import { azureStorageError, restStatus } from './azure-errors';
 import type { TokenCredential } from '@azure/identity';
 import { SecretClient, type SecretClientOptions } from '@azure/keyvault-secrets';
-import { StorageError } from '../../pipeline/errors';
 import type { SecretStore, StoredSecret } from '../../pipeline/ports';
 
 interface Poller {
@@ -58,10 +58,8 @@ export class KeyVaultSecretStore implements SecretStore {
       if (secret.value === undefined || origin === undefined) return undefined;
       return { value: secret.value, origin };
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw new StorageError(`could not read secret "${name}" from Key Vault: ${(error as Error).message}`, {
-        cause: error,
-      });
+      if (restStatus(error) === 404) return undefined;
+      throw azureStorageError(`read secret "${name}" from Key Vault`, error);
     }
   }
 
@@ -75,14 +73,12 @@ export class KeyVaultSecretStore implements SecretStore {
     try {
       await set().catch(async (error: unknown) => {
         // A deleted name stays reserved while soft-deleted (purge protection): recover it, then write.
-        if (statusOf(error) !== 409) throw error;
+        if (restStatus(error) !== 409) throw error;
         await (await this.client.beginRecoverDeletedSecret(vaultName)).pollUntilDone();
         await set();
       });
     } catch (error) {
-      throw new StorageError(`could not store secret "${name}" in Key Vault: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw azureStorageError(`store secret "${name}" in Key Vault`, error);
     }
   }
 
@@ -93,17 +89,8 @@ export class KeyVaultSecretStore implements SecretStore {
       await poller.pollUntilDone();
       return true;
     } catch (error) {
-      if (statusOf(error) === 404) return false;
-      throw new StorageError(
-        `could not delete secret "${name}" from Key Vault: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+      if (restStatus(error) === 404) return false;
+      throw azureStorageError(`delete secret "${name}" from Key Vault`, error);
     }
   }
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
 }

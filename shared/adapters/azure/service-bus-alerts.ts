@@ -1,6 +1,6 @@
+import { azureStorageError } from './azure-errors';
 import type { ServiceBusSender } from '@azure/service-bus';
 import { alertSummary } from '../../pipeline/alert-summary';
-import { StorageError } from '../../pipeline/errors';
 import type { Alert, Alerts, Logger } from '../../pipeline/ports';
 
 /** One message per unrecoverable failure on the `datasync-alerts` topic, summary fields only. */
@@ -22,7 +22,7 @@ export class ServiceBusAlerts implements Alerts {
         applicationProperties: { stream: alert.stream, reason: alert.failure.reason },
       });
     } catch (error) {
-      throw new StorageError(`could not publish the alert: ${(error as Error).message}`, { cause: error });
+      throw azureStorageError(`publish the alert`, error);
     }
   }
 }

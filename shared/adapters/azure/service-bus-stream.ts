@@ -1,3 +1,4 @@
+import { azureStorageError, isServiceBusCode } from './azure-errors';
 import type {
   ServiceBusMessage,
   ServiceBusReceivedMessage,
@@ -9,7 +10,7 @@ import Long from 'long';
 import type { Envelope } from '../../contract/envelope';
 import { decodeEnvelope, encodeEnvelope } from '../../contract/envelope-codec';
 import type { Offset } from '../../contract/offset';
-import { StorageError, StreamNotFoundError, ValidationError } from '../../pipeline/errors';
+import { StreamNotFoundError, ValidationError } from '../../pipeline/errors';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
 import { fitErrorRecord } from './error-record-fit';
 import { sessionIdFor } from './session-id';
@@ -75,9 +76,7 @@ export class ServiceBusStream implements StreamStore {
       await sender.sendMessages(batch);
     } catch (error) {
       const partial = sent > 0 ? ` (${sent} of ${messages.length} were already sent)` : '';
-      throw new StorageError(`could not send to queue "${stream}"${partial}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw azureStorageError(`send to queue "${stream}"${partial}`, error);
     }
     return messages.map((envelope) => ({ stream, id: envelope.id }));
   }
@@ -103,9 +102,7 @@ export class ServiceBusStream implements StreamStore {
       };
       await sender.scheduleMessages(scheduled, at);
     } catch (error) {
-      throw new StorageError(`could not schedule a retry on queue "${stream}": ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw azureStorageError(`schedule a retry on queue "${stream}"`, error);
     }
   }
 
@@ -220,6 +217,6 @@ function toRecord(stream: string, message: ServiceBusReceivedMessage): StreamRec
 }
 
 function translateReadError(stream: string, error: unknown): Error {
-  if ((error as { code?: string }).code === 'MessagingEntityNotFound') return new StreamNotFoundError(stream);
-  return new StorageError(`could not peek queue "${stream}": ${(error as Error).message}`, { cause: error });
+  if (isServiceBusCode(error, 'MessagingEntityNotFound')) return new StreamNotFoundError(stream);
+  return azureStorageError(`peek queue "${stream}"`, error);
 }

@@ -1,6 +1,7 @@
+import { restStatus } from './azure-errors';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { Envelope } from '../../contract/envelope';
-import { fromChunks, keys, statusOf, toChunks } from './table-keys';
+import { fromChunks, keys, toChunks } from './table-keys';
 
 /** Sends a message to the main queue again (a Service Bus scheduled message; `at` may be now). */
 export type Resend = (envelope: Envelope, messageId: string) => Promise<void>;
@@ -42,7 +43,7 @@ export class TableKeyHolds {
       const row = await this.table.getEntity<Omit<HoldRow, 'etag'>>(keys.key(streamKey), keys.holdRow);
       return { ...row, since: new Date(row.since), etag: row.etag };
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
+      if (restStatus(error) === 404) return undefined;
       throw error;
     }
   }
@@ -177,7 +178,7 @@ export async function conflictRetried<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      const status = statusOf(error);
+      const status = restStatus(error);
       if ((status !== 409 && status !== 412) || tries >= CONFLICT_TRIES) throw error;
     }
   }

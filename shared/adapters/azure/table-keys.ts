@@ -57,9 +57,3 @@ export function fromChunks(name: string, entity: Record<string, unknown>): strin
   }
   return Buffer.concat(parts).toString('utf8');
 }
-
-/** The service's HTTP status on a failed call (404 missing, 409 exists, 412 changed since read). */
-export function statusOf(error: unknown): number | undefined {
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === 'number' ? status : undefined;
-}

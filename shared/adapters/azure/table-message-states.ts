@@ -1,7 +1,7 @@
+import { azureStorageError, restStatus } from './azure-errors';
 import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import type { Envelope } from '../../contract/envelope';
 import type { Offset } from '../../contract/offset';
-import { StorageError } from '../../pipeline/errors';
 import type {
   Attempt,
   AttemptRecord,
@@ -13,7 +13,7 @@ import type {
   ReplayPass,
 } from '../../pipeline/message-states';
 import { conflictRetried, TableKeyHolds } from './table-key-holds';
-import { fromChunks, keys, statusOf, toChunks } from './table-keys';
+import { fromChunks, keys, toChunks } from './table-keys';
 
 /** Schedules a message on a queue (Service Bus scheduled message); the id makes a repeat a duplicate. */
 export type Schedule = (stream: string, envelope: Envelope, at: Date, messageId: string) => Promise<void>;
@@ -81,7 +81,7 @@ export class TableMessageStates implements MessageStates {
         try {
           await this.table.createEntity({ ...this.newRow(envelope), ...messageKeys(envelope.id) });
         } catch (error) {
-          if (statusOf(error) !== 409) throw error;
+          if (restStatus(error) !== 409) throw error;
         }
       }),
     );
@@ -415,7 +415,7 @@ export class TableMessageStates implements MessageStates {
       try {
         await this.table.createEntity(entity);
       } catch (error) {
-        if (statusOf(error) !== 409) throw error;
+        if (restStatus(error) !== 409) throw error;
         if ((await this.findIngest(idempotencyKey)) === undefined)
           await this.table.upsertEntity(entity, 'Replace');
       }
@@ -482,7 +482,7 @@ export class TableMessageStates implements MessageStates {
     try {
       return await this.table.getEntity<T>(partitionKey, rowKey);
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
+      if (restStatus(error) === 404) return undefined;
       throw error;
     }
   }
@@ -491,7 +491,7 @@ export class TableMessageStates implements MessageStates {
     try {
       await this.table.deleteEntity(partitionKey, rowKey);
     } catch (error) {
-      if (statusOf(error) !== 404) throw error;
+      if (restStatus(error) !== 404) throw error;
     }
   }
 
@@ -499,8 +499,7 @@ export class TableMessageStates implements MessageStates {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof StorageError) throw error;
-      throw new StorageError(`could not ${what}: ${(error as Error).message}`, { cause: error });
+      throw azureStorageError(what, error);
     }
   }
 }

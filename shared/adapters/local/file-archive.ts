@@ -1,6 +1,6 @@
+import { localStorageError } from './local-errors';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StorageError } from '../../pipeline/errors';
 import type { Archive, ArchiveEntry } from '../../pipeline/ports';
 import { encodeEnvelope } from '../../contract/envelope-codec';
 import { archiveName } from '../archive-name';
@@ -17,7 +17,7 @@ export class FileArchive implements Archive {
       await writeFile(partial, encodeEnvelope(entry.record, 2), { mode: 0o600 });
       await rename(partial, file);
     } catch (error) {
-      throw new StorageError(`could not archive to ${file}: ${(error as Error).message}`, { cause: error });
+      throw localStorageError(`archive to ${file}`, error);
     }
     return file;
   }

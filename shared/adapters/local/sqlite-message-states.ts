@@ -1,7 +1,7 @@
+import { localStorageError } from './local-errors';
 import type Database from 'better-sqlite3';
 import type { Envelope, FailureReason } from '../../contract/envelope';
 import type { Offset } from '../../contract/offset';
-import { StorageError } from '../../pipeline/errors';
 import type {
   Attempt,
   AttemptOutcome,
@@ -222,11 +222,7 @@ export class SqliteMessageStates implements MessageStates {
         this.recordOne(item.entry);
         item.resolve();
       } catch (error) {
-        item.reject(
-          new StorageError(`could not record the outcome of ${item.entry.id}: ${(error as Error).message}`, {
-            cause: error,
-          }),
-        );
+        item.reject(localStorageError(`record the outcome of ${item.entry.id}`, error));
       }
     }
   }
@@ -429,7 +425,7 @@ export class SqliteMessageStates implements MessageStates {
     try {
       return write();
     } catch (error) {
-      throw new StorageError(`could not ${what}: ${(error as Error).message}`, { cause: error });
+      throw localStorageError(what, error);
     }
   }
 }

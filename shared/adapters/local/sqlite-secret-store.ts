@@ -1,8 +1,9 @@
+import { localStorageError } from './local-errors';
 import type Database from 'better-sqlite3';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SecretUnreadableError, StorageError } from '../../pipeline/errors';
+import { SecretUnreadableError } from '../../pipeline/errors';
 import type { SecretStore, StoredSecret } from '../../pipeline/ports';
 
 const IV_BYTES = 12;
@@ -57,9 +58,7 @@ export class SqliteSecretStore implements SecretStore {
       const now = Date.now();
       this.statements.put.run(name, secret.origin, this.seal(name, secret.value), now, now);
     } catch (error) {
-      throw new StorageError(`could not store secret "${name}": ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw localStorageError(`store secret "${name}"`, error);
     }
   }
 
@@ -67,9 +66,7 @@ export class SqliteSecretStore implements SecretStore {
     try {
       return this.statements.delete.run(name).changes > 0;
     } catch (error) {
-      throw new StorageError(`could not delete secret "${name}": ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw localStorageError(`delete secret "${name}"`, error);
     }
   }
 

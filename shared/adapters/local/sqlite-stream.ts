@@ -1,8 +1,8 @@
+import { localStorageError } from './local-errors';
 import type Database from 'better-sqlite3';
 import type { Envelope } from '../../contract/envelope';
 import { decodeEnvelope, encodeJson } from '../../contract/envelope-codec';
 import type { Offset } from '../../contract/offset';
-import { StorageError } from '../../pipeline/errors';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
 
 interface MessageRow {
@@ -123,11 +123,7 @@ export class SqliteStream implements StreamStore {
           results ? (results[index] as Appended[]) : this.appendAll(append.stream, append.items),
         );
       } catch (error) {
-        append.reject(
-          new StorageError(`could not append to stream "${append.stream}": ${(error as Error).message}`, {
-            cause: error,
-          }),
-        );
+        append.reject(localStorageError(`append to stream "${append.stream}"`, error));
       }
     });
     this.notify(new Set(group.map((append) => append.stream)));

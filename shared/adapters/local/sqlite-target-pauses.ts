@@ -1,5 +1,5 @@
+import { localStorageError } from './local-errors';
 import type Database from 'better-sqlite3';
-import { StorageError } from '../../pipeline/errors';
 
 /** Target origins an operator paused, kept in the embedded database so a pause survives restarts. */
 export class SqliteTargetPauses {
@@ -31,9 +31,7 @@ export class SqliteTargetPauses {
     try {
       return write();
     } catch (error) {
-      throw new StorageError(`could not change the paused targets: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw localStorageError(`change the paused targets`, error);
     }
   }
 }
