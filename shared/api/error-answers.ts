@@ -44,7 +44,7 @@ export function errorAnswer(cause: unknown, log: Logger): ApiResponse {
 }
 
 function storageAnswer(cause: unknown, log: Logger, consequence: string): ApiResponse {
-  const code = isStorageError(cause) ? cause.code : 'unavailable';
+  const code = storageCodeIn(cause) ?? 'unavailable';
   const message = messageOf(cause);
   const { status, retryAfterS, meaning } = STORAGE_ANSWERS[code];
   log.error('storage.failed', { code, error: message });
@@ -53,6 +53,14 @@ function storageAnswer(cause: unknown, log: Logger, consequence: string): ApiRes
     ...(retryAfterS === undefined ? {} : { headers: { 'retry-after': String(retryAfterS) } }),
     body: { error: `${meaning}, ${consequence}: ${message}`, code },
   };
+}
+
+/** The code of the first StorageError in the cause chain (an outcome not durable wraps the storage's error). */
+function storageCodeIn(error: unknown): StorageErrorCode | undefined {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (isStorageError(current)) return current.code;
+  }
+  return undefined;
 }
 
 export function errorBody(status: number, message: string): ApiResponse {

@@ -119,11 +119,10 @@ export async function replay(
         stream: request.stream,
         offset: records[index]?.offset.toString(),
       });
-      await deps.states.saveReplayPass(request.stream, {
-        position: summary.lastReadOffset,
-        startedAt,
-        ended: false,
-      });
+      // Best effort: storage has just failed, and an older position only makes the next pass re-check records.
+      await deps.states
+        .saveReplayPass(request.stream, { position: summary.lastReadOffset, startedAt, ended: false })
+        .catch(() => undefined);
       throw new ReplayInterruptedError(summary, { cause: outcome.reason });
     }
     if (outcome.value === NOT_STARTED) {

@@ -97,6 +97,33 @@ describe('HttpApi', () => {
     }
   });
 
+  it('answers 503 with the summary so far when a replayed outcome cannot be recorded, and the target was called once', async () => {
+    const target = await new TargetServer().start();
+    try {
+      await pipeline.seedFailures('datasync-error-503', [envelope(`${target.url}/a`)]);
+      pipeline.db.pragma('query_only = ON');
+      const response = await api.retry(request(retryRequest('datasync-error-503')));
+      expect(response).toEqual({
+        status: 503,
+        body: {
+          error: expect.stringMatching(
+            /^storage refused access .*, replay stopped: an outcome could not be made durable/,
+          ),
+          code: 'denied',
+          lastReadOffset: -1,
+          processedmessages: 0,
+          failedMessages: 0,
+          skippedMessages: 0,
+          endOfStream: false,
+        },
+      });
+      expect(target.calls).toHaveLength(1);
+    } finally {
+      pipeline.db.pragma('query_only = OFF');
+      await target.stop();
+    }
+  });
+
   it('refuses the alerts stream as a replay source', async () => {
     const response = await api.retry(request(retryRequest('datasync-alerts')));
     expect(response.status).toBe(400);
