@@ -103,6 +103,26 @@ export interface IngestRecord {
   appended: Array<{ stream: string; id: string; offset?: Offset }>;
 }
 
+/** `IngestRecord.appended` as stored text (offsets as decimal strings: JSON has no 64-bit integers). */
+export function encodeAppended(appended: IngestRecord['appended']): string {
+  return JSON.stringify(
+    appended.map((item) => ({
+      stream: item.stream,
+      id: item.id,
+      ...(item.offset === undefined ? {} : { offset: item.offset.toString() }),
+    })),
+  );
+}
+
+export function decodeAppended(text: string): IngestRecord['appended'] {
+  const stored = JSON.parse(text) as Array<{ stream: string; id: string; offset?: string }>;
+  return stored.map((item) => ({
+    stream: item.stream,
+    id: item.id,
+    ...(item.offset === undefined ? {} : { offset: BigInt(item.offset) }),
+  }));
+}
+
 /**
  * Per-message state: what happened to each message, which keys are held, how far each stream's
  * replay has gone. Both hosts implement it (SQLite locally, Table Storage on Azure).

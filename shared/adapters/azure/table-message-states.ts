@@ -12,6 +12,7 @@ import type {
   MessageStates,
   ReplayPass,
 } from '../../pipeline/message-states';
+import { decodeAppended, encodeAppended } from '../../pipeline/message-states';
 import { conflictRetried, TableKeyHolds } from './table-key-holds';
 import { fromChunks, keys, toChunks } from './table-keys';
 
@@ -382,34 +383,17 @@ export class TableMessageStates implements MessageStates {
     );
     if (!row || Date.now() - new Date(row.createdAt).getTime() > this.options.idempotencyWindowMs)
       return undefined;
-    const appended = JSON.parse(fromChunks('appended', row)) as Array<{
-      stream: string;
-      id: string;
-      offset?: string;
-    }>;
-    return {
-      fingerprint: row.fingerprint,
-      appended: appended.map((item) => ({
-        stream: item.stream,
-        id: item.id,
-        ...(item.offset === undefined ? {} : { offset: BigInt(item.offset) }),
-      })),
-    };
+    return { fingerprint: row.fingerprint, appended: decodeAppended(fromChunks('appended', row)) };
   }
 
   /** The first answer stays; an entry older than the window is replaced. */
   async rememberIngest(idempotencyKey: string, record: IngestRecord): Promise<void> {
-    const appended = record.appended.map((item) => ({
-      stream: item.stream,
-      id: item.id,
-      ...(item.offset === undefined ? {} : { offset: item.offset.toString() }),
-    }));
     const entity = {
       partitionKey: keys.ingest(idempotencyKey),
       rowKey: keys.ingestRow,
       fingerprint: record.fingerprint,
       createdAt: new Date(),
-      ...toChunks('appended', JSON.stringify(appended)),
+      ...toChunks('appended', encodeAppended(record.appended)),
     };
     await this.guard('remember the Idempotency-Key', async () => {
       try {

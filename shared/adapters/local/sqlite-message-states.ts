@@ -13,6 +13,7 @@ import type {
   MessageStates,
   ReplayPass,
 } from '../../pipeline/message-states';
+import { decodeAppended, encodeAppended } from '../../pipeline/message-states';
 import type { WithinAppend } from './sqlite-stream';
 
 interface StateRow {
@@ -394,28 +395,15 @@ export class SqliteMessageStates implements MessageStates {
       | { fingerprint: string; appended: string }
       | undefined;
     if (!row) return undefined;
-    const appended = JSON.parse(row.appended) as Array<{ stream: string; id: string; offset?: string }>;
-    return {
-      fingerprint: row.fingerprint,
-      appended: appended.map((item) => ({
-        stream: item.stream,
-        id: item.id,
-        ...(item.offset === undefined ? {} : { offset: BigInt(item.offset) }),
-      })),
-    };
+    return { fingerprint: row.fingerprint, appended: decodeAppended(row.appended) };
   }
 
   async rememberIngest(idempotencyKey: string, record: IngestRecord): Promise<void> {
-    const appended = record.appended.map((item) => ({
-      stream: item.stream,
-      id: item.id,
-      ...(item.offset === undefined ? {} : { offset: item.offset.toString() }),
-    }));
     this.guard('remember the Idempotency-Key', () =>
       this.statements.rememberIngest.run(
         idempotencyKey,
         record.fingerprint,
-        JSON.stringify(appended),
+        encodeAppended(record.appended),
         Date.now(),
       ),
     );
