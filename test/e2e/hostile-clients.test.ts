@@ -22,6 +22,7 @@ describe('npm start against hostile and careless clients', () => {
     host = await new LocalHost({
       DATASYNC_DATA_DIR: dataDir,
       DATASYNC_API_KEY: KEY,
+      DATASYNC_MAX_BODY_BYTES: '900',
       DATASYNC_MAX_BUFFERED_BYTES: '1000',
       DATASYNC_ALLOWED_HOSTS: 'dev.box',
     }).start();
@@ -51,7 +52,7 @@ describe('npm start against hostile and careless clients', () => {
     const connection = raw().write(
       post(
         '/api/stream/sync',
-        ['Content-Type: application/json', `x-functions-key: ${KEY}`, 'Content-Length: 1000'],
+        ['Content-Type: application/json', `x-functions-key: ${KEY}`, 'Content-Length: 800'],
         '{"streamKey":"ab"',
       ),
     );
@@ -77,11 +78,29 @@ describe('npm start against hostile and careless clients', () => {
       post('/api/stream/sync', [
         'Content-Type: application/json',
         `x-functions-key: ${KEY}`,
-        'Content-Length: 4194305',
+        'Content-Length: 901',
       ]),
     );
     expect((await connection.response()).status).toBe(413);
     connection.destroy();
+  });
+
+  it('answers 413 for an undeclared (chunked) body as soon as it passes the limit, before it ends', async () => {
+    const connection = raw().write(
+      post('/api/stream/sync', [
+        'Content-Type: application/json',
+        `x-functions-key: ${KEY}`,
+        'Transfer-Encoding: chunked',
+      ]),
+    );
+    // One chunk of 901 (0x385) bytes and no last chunk: the body never ends.
+    connection.write(`385\r\n${' '.repeat(901)}\r\n`);
+    expect(await connection.response()).toMatchObject({
+      status: 413,
+      body: expect.stringContaining('over the limit of 900 bytes'),
+    });
+    connection.destroy();
+    await stillServing();
   });
 
   it('answers 503 while other bodies fill the buffer cap, and takes bodies again once they are gone', async () => {

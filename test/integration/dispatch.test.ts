@@ -71,6 +71,24 @@ describe('dispatch', () => {
     expect(pipeline.log.text()).not.toContain('topsecret-token');
   });
 
+  it('keeps the first 512 characters of the response body in the error record, no more and no fewer', async () => {
+    const body = Array.from({ length: 600 }, (_, index) => String(index % 10)).join('');
+    target.reply('/long', { status: 404, body });
+    target.reply('/exact', { status: 404, body: body.slice(0, 512) });
+    for (const path of ['/long', '/exact']) {
+      await dispatch(pipeline.dispatchDeps, {
+        stream: 'datasync',
+        offset: 0n,
+        body: envelope(`${target.url}${path}`),
+      });
+    }
+    const records = await pipeline.all('datasync-error-404');
+    expect(records.map((record) => record.body.failure?.responseExcerpt)).toEqual([
+      body.slice(0, 512),
+      body.slice(0, 512),
+    ]);
+  });
+
   it('does not follow redirects: a 3xx is a failure', async () => {
     target.reply('/moved', { status: 302, headers: { location: `${target.url}/elsewhere` } });
     const outcome = await dispatch(pipeline.consumerDeps, {

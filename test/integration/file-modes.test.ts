@@ -10,8 +10,17 @@ const modeOf = (file: string) => statSync(file).mode & 0o777;
 
 describe('local data files', () => {
   let dir: string;
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'datasync-modes-'))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  let umask: number;
+  // With a umask of 0 a file has exactly the mode the code asks for: a strict umask (077 on many CI
+  // runners) would otherwise hide a file created 0644.
+  beforeEach(() => {
+    umask = process.umask(0);
+    dir = mkdtempSync(join(tmpdir(), 'datasync-modes-'));
+  });
+  afterEach(() => {
+    process.umask(umask);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('are readable by their owner only: database, its WAL files, key file, archive', async () => {
     const dataDir = join(dir, 'data');

@@ -118,6 +118,16 @@ describe('populate', () => {
     ]);
   });
 
+  it('refuses an Authorization header when no message names a vaultSecretName, keeping nothing', async () => {
+    const body = syncRequest('https://a.example/x', { vaultSecretName: undefined });
+    const problems = await problemsOf(populate(pipeline.populateDeps, { body, authorization: 'Bearer t' }));
+    expect(problems).toEqual([
+      'headers.authorization: is given but no message names a vaultSecretName to keep it under',
+    ]);
+    expect(pipeline.secrets.count()).toBe(0);
+    await expect(pipeline.stream.exists('datasync')).resolves.toBe(false);
+  });
+
   it('refuses one credential for two origins in one request', async () => {
     const problems = await problemsOf(
       populate(pipeline.populateDeps, {
@@ -130,13 +140,14 @@ describe('populate', () => {
     ]);
   });
 
-  it('answers too large for a message over the limit and for a batch over the limit', async () => {
+  it('answers too large for a message over the limit and for a batch over the limit, storing nothing', async () => {
     const big = syncRequest('https://a.example/x', {
       targetRestApiPayload: { blob: 'x'.repeat(300 * 1024) },
     });
     await expect(
       populate(pipeline.populateDeps, { body: big, authorization: 'Bearer t' }),
     ).rejects.toBeInstanceOf(PayloadTooLargeError);
+    await expect(pipeline.secrets.get('789')).resolves.toBeUndefined();
     const many = Array.from({ length: 101 }, () => syncRequest('https://a.example/x'));
     await expect(populate(pipeline.populateDeps, { body: many, authorization: 'Bearer t' })).rejects.toThrow(
       /at most 100 messages/,

@@ -51,4 +51,16 @@ describe('a target that echoes the credential', () => {
       }
     }
   });
+
+  it('redacts a bare token (a credential stored without a scheme) from the error record', async () => {
+    const bare = 'sk-live-7f3a9c2e4b1d';
+    await pipeline.secrets.put('bare', { value: bare, origin: target.url });
+    target.reply('/echo', { status: 400, body: JSON.stringify({ received: bare }) });
+    const message = envelope(`${target.url}/echo`);
+    message.streamMessage.vaultSecretName = 'bare';
+    await dispatch(pipeline.dispatchDeps, { stream: 'datasync', offset: 0n, body: message });
+
+    const [record] = await pipeline.all('datasync-error-unexpected');
+    expect(record?.body.failure?.responseExcerpt).toBe('{"received":"[redacted]"}');
+  });
 });

@@ -70,6 +70,20 @@ describe('replay', () => {
     expect(target.calls.map((call) => call.path)).toEqual(['/a', '/b', '/c', '/d', '/e']);
   });
 
+  it('ends the stream on a page that takes exactly the records left, and not one record earlier', async () => {
+    await seedErrorStream(['/a', '/b', '/c', '/d']);
+    const first = await replay(
+      pipeline.dispatchDeps,
+      request({ noOfMessagesToProcess: 2, readAfterOffset: -1 }),
+    );
+    expect(first).toMatchObject({ lastReadOffset: 1n, processedmessages: 2, endOfStream: false });
+    const last = await replay(
+      pipeline.dispatchDeps,
+      request({ noOfMessagesToProcess: 2, readAfterOffset: 1 }),
+    );
+    expect(last).toMatchObject({ lastReadOffset: 3n, processedmessages: 2, endOfStream: true });
+  });
+
   it('answers the offset it was given when nothing is after it', async () => {
     await seedErrorStream(['/a']);
     const summary = await replay(pipeline.replayDeps, request({ readAfterOffset: 0 }));
@@ -109,6 +123,21 @@ describe('replay', () => {
     });
     const requeued = await pipeline.all('datasync-error-503');
     expect(requeued.map((record) => record.offset)).toEqual([0n, 1n, 2n, 3n]);
+  });
+
+  it('archives and alerts a failure routed to a stream the request marks unrecoverable', async () => {
+    target.reply('/gone', { status: 404 });
+    await seedErrorStream(['/gone']);
+    const summary = await replay(
+      pipeline.dispatchDeps,
+      request({ errormapping: [{ responsecode: '404', stream: 'parked-404', unrecoverable: true }] }),
+    );
+    expect(summary).toMatchObject({ processedmessages: 0, failedMessages: 1 });
+    expect(pipeline.log.events('alert.unrecoverable')).toEqual([
+      expect.objectContaining({ fields: expect.objectContaining({ stream: 'parked-404' }) }),
+    ]);
+    const alerts = await pipeline.stream.readAfter('datasync-alerts', -1n, 10);
+    expect(alerts.map((alert) => alert.body)).toEqual([expect.objectContaining({ stream: 'parked-404' })]);
   });
 
   it('refuses a stream that does not exist', async () => {

@@ -50,6 +50,18 @@ describe('ErrorRouting', () => {
     expect(replayRouting.isUnrecoverable('datasync-error-unexpected')).toBe(true);
   });
 
+  it('makes a stream an override marks unrecoverable unrecoverable, for that replay only', () => {
+    const replayRouting = routing.withOverrides([
+      { responsecode: '404', stream: 'gone', unrecoverable: true },
+    ]);
+    expect(replayRouting.route({ reason: 'http', status: 404 })).toEqual({
+      stream: 'gone',
+      key: '404',
+      unrecoverable: true,
+    });
+    expect(routing.isUnrecoverable('gone')).toBe(false);
+  });
+
   it('refuses a mapping without a fallback', () => {
     expect(() => new ErrorRouting([{ responsecode: '404', stream: 'x' }])).toThrow(/unexpectedError/);
   });

@@ -27,6 +27,25 @@ describe('redact', () => {
     }
   });
 
+  const bare = 'sk-live/7f3a9c2e+4b1d=';
+  it.each([
+    ['verbatim', bare],
+    ['JSON-escaped', JSON.stringify(bare).slice(1, -1).replace(/\//g, '\\/')],
+    ['URL-encoded', encodeURIComponent(bare)],
+    ['base64', Buffer.from(`auth=${bare}`).toString('base64')],
+    ['upper-cased', bare.toUpperCase()],
+  ])('removes a bare token (an Authorization value without a scheme), %s', (_name, echoed) => {
+    const text = redact(`error: ${echoed} was refused`, bare);
+    expect(text).toContain(REDACTED);
+    for (const piece of [bare.slice(0, 10), bare.slice(-10), echoed.slice(8, 20)]) {
+      expect(text.toLowerCase()).not.toContain(piece.toLowerCase());
+    }
+  });
+
+  it('removes a bare token cut off at the end of the text', () => {
+    expect(redact(`denied for ${bare.slice(0, 12)}`, bare)).toBe(`denied for ${REDACTED}`);
+  });
+
   it('removes a JSON-escaped slash form of the token', () => {
     const escaped = token.replace(/\//g, '\\/');
     expect(redact(`{"echo":"${escaped}"}`, credential)).toBe(`{"echo":"${REDACTED}"}`);

@@ -18,6 +18,16 @@ describe('parseRetryRequest', () => {
     });
   });
 
+  it("keeps an errormapping entry's unrecoverable flag", () => {
+    const parsed = parseRetryRequest({
+      streamToRetry: 'datasync-error-404',
+      errormapping: [{ responsecode: '404', stream: 'parked-404', unrecoverable: true }],
+    });
+    expect(parsed.ok && parsed.value.errorMapping).toEqual([
+      { responsecode: '404', stream: 'parked-404', unrecoverable: true },
+    ]);
+  });
+
   it('leaves readAfter unset when readAfterOffset is omitted (continue where the last replay stopped)', () => {
     const parsed = parseRetryRequest({ streamToRetry: 'datasync-error-404', includeHandled: true });
     expect(parsed.ok && parsed.value).toEqual({

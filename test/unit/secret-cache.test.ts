@@ -46,6 +46,15 @@ describe('CachedSecretStore', () => {
     expect(inner.gets).toBe(reads + 1);
   });
 
+  it('reads a name that had no secret again at once: a secret stored since is seen before the TTL', async () => {
+    const inner = new CountingSecretStore();
+    const cache = new CachedSecretStore(inner, 60_000, clock);
+    await expect(cache.get('789')).resolves.toBeUndefined();
+    inner.values.set('789', { value: 'Bearer a', origin: 'https://t' });
+    await expect(cache.get('789')).resolves.toEqual({ value: 'Bearer a', origin: 'https://t' });
+    expect(inner.gets).toBe(2);
+  });
+
   it('keeps no entry for a name that has no secret', async () => {
     const inner = new CountingSecretStore();
     const cache = new CachedSecretStore(inner, 60_000, clock);

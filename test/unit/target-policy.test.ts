@@ -40,6 +40,13 @@ describe('TargetPolicy', () => {
     expect(policy.refusalForUrl('https://saas.io.evil.com/x')).toMatch(/DATASYNC_TARGET_ALLOWLIST/);
   });
 
+  it('lets *.saas.io match a whole label only: not evilsaas.io, nor the bare domain', () => {
+    const policy = new TargetPolicy({ allowlist: ['*.saas.io'], allowPrivate: false });
+    expect(policy.refusalForUrl('https://a.b.saas.io/x')).toBeUndefined();
+    expect(policy.refusalForUrl('https://evilsaas.io/x')).toMatch(/DATASYNC_TARGET_ALLOWLIST/);
+    expect(policy.refusalForUrl('https://saas.io/x')).toMatch(/DATASYNC_TARGET_ALLOWLIST/);
+  });
+
   it('allows loopback in local development mode', () => {
     const local = new TargetPolicy({ allowlist: ['*'], allowPrivate: true });
     expect(local.refusalForUrl('http://127.0.0.1:9000/x')).toBeUndefined();
