@@ -76,7 +76,7 @@ describe('dispatch', () => {
     target.reply('/long', { status: 404, body });
     target.reply('/exact', { status: 404, body: body.slice(0, 512) });
     for (const path of ['/long', '/exact']) {
-      await dispatch(pipeline.dispatchDeps, {
+      await dispatch(pipeline.consumerDeps, {
         stream: 'datasync',
         offset: 0n,
         body: envelope(`${target.url}${path}`),

@@ -58,7 +58,7 @@ describe('a target that echoes the credential', () => {
     target.reply('/echo', { status: 400, body: JSON.stringify({ received: bare }) });
     const message = envelope(`${target.url}/echo`);
     message.streamMessage.vaultSecretName = 'bare';
-    await dispatch(pipeline.dispatchDeps, { stream: 'datasync', offset: 0n, body: message });
+    await dispatch(pipeline.consumerDeps, { stream: 'datasync', offset: 0n, body: message });
 
     const [record] = await pipeline.all('datasync-error-unexpected');
     expect(record?.body.failure?.responseExcerpt).toBe('{"received":"[redacted]"}');

@@ -73,14 +73,11 @@ describe('replay', () => {
   it('ends the stream on a page that takes exactly the records left, and not one record earlier', async () => {
     await seedErrorStream(['/a', '/b', '/c', '/d']);
     const first = await replay(
-      pipeline.dispatchDeps,
+      pipeline.replayDeps,
       request({ noOfMessagesToProcess: 2, readAfterOffset: -1 }),
     );
     expect(first).toMatchObject({ lastReadOffset: 1n, processedmessages: 2, endOfStream: false });
-    const last = await replay(
-      pipeline.dispatchDeps,
-      request({ noOfMessagesToProcess: 2, readAfterOffset: 1 }),
-    );
+    const last = await replay(pipeline.replayDeps, request({ noOfMessagesToProcess: 2, readAfterOffset: 1 }));
     expect(last).toMatchObject({ lastReadOffset: 3n, processedmessages: 2, endOfStream: true });
   });
 
@@ -129,7 +126,7 @@ describe('replay', () => {
     target.reply('/gone', { status: 404 });
     await seedErrorStream(['/gone']);
     const summary = await replay(
-      pipeline.dispatchDeps,
+      pipeline.replayDeps,
       request({ errormapping: [{ responsecode: '404', stream: 'parked-404', unrecoverable: true }] }),
     );
     expect(summary).toMatchObject({ processedmessages: 0, failedMessages: 1 });
