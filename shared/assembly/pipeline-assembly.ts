@@ -76,6 +76,7 @@ export class PipelineAssembly {
       retry: this.config.retry,
       maxAttempts: this.config.dispatch.maxAttempts,
       onFailure: this.config.dispatch.onFailure,
+      // Several tries within even a short bound: a twentieth of it, at most 250 ms, doubling.
       durability: {
         firstDelayMs: Math.min(250, this.config.dispatch.storageRetryBoundMs / 20),
         boundMs: this.config.dispatch.storageRetryBoundMs,
