@@ -27,6 +27,7 @@ module.exports = tseslint.config(
       'coverage/**',
       'node_modules/**',
       '.datasync/**',
+      '.stryker-tmp/**',
       '*.js',
       '*.mjs',
       '*.cjs',
