@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   }
 
   // The pipeline logs through the metrics decorator; the gauges read the status report at scrape time.
-  const metrics = new PrometheusMetrics((): Promise<unknown> => app.status(), log);
+  const metrics = new PrometheusMetrics(() => app.status(), log);
   let app: EmbeddedApp;
   try {
     app = new EmbeddedApp(config, new MetricsLogger(log, metrics));

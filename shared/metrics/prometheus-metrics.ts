@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../pipeline/ports';
 import type { SyncMetrics } from './metrics-logger';
-import { statusGauges, type GaugeName, type StatusReport } from './status-gauges';
+import type { StatusReport } from '../api/status-report';
+import { gaugeSamples, type GaugeName } from './status-gauges';
 
 /** Delivery latency buckets in seconds: a fast local target to the default 30 s deadline. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -89,7 +90,7 @@ export class PrometheusMetrics implements SyncMetrics {
   private readonly gauges: Record<GaugeName, Gauge>;
 
   constructor(
-    private readonly status: () => Promise<unknown>,
+    private readonly status: () => Promise<StatusReport>,
     private readonly log: Logger,
   ) {
     this.contentType = this.registry.contentType;
@@ -129,7 +130,7 @@ export class PrometheusMetrics implements SyncMetrics {
   async scrape(): Promise<string> {
     for (const gauge of Object.values(this.gauges)) gauge.reset();
     try {
-      const samples = statusGauges((await this.status()) as StatusReport);
+      const samples = gaugeSamples(await this.status());
       for (const [key, values] of Object.entries(samples)) {
         const gauge = this.gauges[key as GaugeName];
         for (const sample of values) gauge.set(sample.labels, sample.value);

@@ -1,6 +1,6 @@
 import { MetricsLogger } from '../../shared/metrics/metrics-logger';
 import { PrometheusMetrics } from '../../shared/metrics/prometheus-metrics';
-import type { StatusReport } from '../../shared/metrics/status-gauges';
+import type { StatusReport } from '../../shared/api/status-report';
 import { RecordingLogger } from '../helpers/recording-logger';
 
 /** The value of one sample line of the Prometheus text, e.g. `datasync_failed_total{stream="x",reason="http"}`. */
@@ -14,9 +14,11 @@ const status: StatusReport = {
     { stream: 'datasync', retained: 7 },
     { stream: 'datasync-error-503', retained: 4, errorStream: true, openFailures: 3 },
   ],
-  consumer: { backlog: 5, inFlight: 2, scheduledRetries: 1 },
+  consumer: { stream: 'datasync', backlog: 5, inFlight: 2, scheduledRetries: 1 },
   heldKeys: { keys: 1, messages: 6 },
+  secretStoreCalls: { reads: 0, writes: 0 },
   targets: [{ origin: 'https://api.example.com', inFlight: 2, queued: 9 }],
+  recentFailures: [],
 };
 
 describe('MetricsLogger', () => {
