@@ -207,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined>, host?: Mode)
   }
   const concurrency = read.positiveInt('DATASYNC_DISPATCH_CONCURRENCY', DEFAULTS.concurrency);
   const timeoutMs = read.positiveInt('DATASYNC_TARGET_TIMEOUT_MS', DEFAULTS.timeoutMs);
+  const secretCacheTtlMs = read.int('DATASYNC_SECRET_CACHE_TTL_MS', DEFAULTS.secretCacheTtlMs, 0);
   const azure = mode === 'azure' ? readAzure(read, concurrency) : undefined;
   const common: CommonConfig = {
     mainStream,
@@ -250,16 +251,28 @@ export function loadConfig(env: Record<string, string | undefined>, host?: Mode)
       allowlist: readAllowlist(read),
       allowPrivate: read.boolean('DATASYNC_ALLOW_PRIVATE_TARGETS', mode === 'local'),
     },
-    secretCacheTtlMs: read.int('DATASYNC_SECRET_CACHE_TTL_MS', DEFAULTS.secretCacheTtlMs, 0),
+    secretCacheTtlMs,
     retentionMs: read.positiveInt('DATASYNC_RETENTION_DAYS', DEFAULTS.retentionDays) * 24 * 3600 * 1000,
     echoEnabled: read.boolean('DATASYNC_ECHO_ENABLED', false),
   };
   return azure
     ? { mode: 'azure', ...common, azure }
-    : { mode: 'local', ...common, local: readLocal(read, env) };
+    : { mode: 'local', ...common, local: readLocal(read, env, secretCacheTtlMs) };
 }
 
-function readLocal(read: EnvReader, env: Record<string, string | undefined>): LocalSettings {
+function readLocal(
+  read: EnvReader,
+  env: Record<string, string | undefined>,
+  secretCacheTtlMs: number,
+): LocalSettings {
+  const secretMaxIdleDays = read.int('DATASYNC_SECRET_MAX_IDLE_DAYS', 0, 0);
+  // A cached secret is not read from the store, so its idle clock stands still: with a TTL as long as
+  // the idle period, a secret deleted as idle could still be served from the cache.
+  if (secretMaxIdleDays > 0 && secretCacheTtlMs >= secretMaxIdleDays * 86_400_000) {
+    throw new ConfigError(
+      `DATASYNC_SECRET_CACHE_TTL_MS (${secretCacheTtlMs}) must be shorter than DATASYNC_SECRET_MAX_IDLE_DAYS (${secretMaxIdleDays} days)`,
+    );
+  }
   return {
     port: read.int('PORT', DEFAULTS.port, 0, 65535),
     allowedHosts: read.list('DATASYNC_ALLOWED_HOSTS', []).map((host) => host.toLowerCase()),
@@ -267,7 +280,7 @@ function readLocal(read: EnvReader, env: Record<string, string | undefined>): Lo
     dataDir: read.string('DATASYNC_DATA_DIR', DEFAULTS.dataDir),
     secretKey: readSecretKey(read),
     dispatchPaused: read.boolean('DATASYNC_DISPATCH_PAUSED', false),
-    secretMaxIdleDays: read.int('DATASYNC_SECRET_MAX_IDLE_DAYS', 0, 0),
+    secretMaxIdleDays,
     apiKey: readApiKey(env),
   };
 }

@@ -101,6 +101,19 @@ describe('loadConfig', () => {
     expect(loadConfig({}, 'local').local.apiKey).toBeUndefined();
   });
 
+  it('refuses a secret cache TTL as long as the idle period, which would serve secrets deleted as idle', () => {
+    const oneDay = String(86_400_000);
+    expect(() =>
+      loadConfig({ DATASYNC_SECRET_MAX_IDLE_DAYS: '1', DATASYNC_SECRET_CACHE_TTL_MS: oneDay }, 'local'),
+    ).toThrow(/DATASYNC_SECRET_CACHE_TTL_MS \(86400000\) must be shorter than DATASYNC_SECRET_MAX_IDLE_DAYS/);
+    const shorter = loadConfig(
+      { DATASYNC_SECRET_MAX_IDLE_DAYS: '1', DATASYNC_SECRET_CACHE_TTL_MS: String(86_400_000 - 1) },
+      'local',
+    );
+    expect(shorter.local.secretMaxIdleDays).toBe(1);
+    expect(loadConfig({ DATASYNC_SECRET_CACHE_TTL_MS: oneDay }, 'local').secretCacheTtlMs).toBe(86_400_000);
+  });
+
   it('reads the served hosts and the cap on buffered bodies', () => {
     expect(loadConfig({}, 'local').local).toMatchObject({
       allowedHosts: [],
