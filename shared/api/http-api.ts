@@ -39,7 +39,10 @@ export interface TargetControl {
 
 export interface HttpApiDeps {
   populate: PopulateDeps;
-  /** The replays' deliveries (no automatic retries: the assembly's `replayDeps`). */
+  /**
+   * The replays' deliveries (no automatic retries: the assembly's `replayDeps`); also the message
+   * states and calls in flight behind message history, held keys, release and skip.
+   */
   dispatch: DispatchDeps;
   connections: ConnectionDeps;
   status: () => Promise<StatusReport>;
@@ -57,32 +60,39 @@ export interface HttpApiDeps {
 
 const HELD_KEYS_LISTED = 1000;
 
+/** A sync request's append is all or nothing, except where a PartialAppendError says otherwise. */
+const NOTHING_ACCEPTED = 'nothing was accepted';
+
 /** Only JSON: a browser cannot send it cross-site without a CORS preflight, which is never granted. */
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
-/** The three endpoints, independent of the host that serves them. */
+/** The API's endpoints (sync, replay, status, message history, keys, targets, connections), whatever the host. */
 export class HttpApi {
   constructor(private readonly deps: HttpApiDeps) {}
 
   async sync(request: ApiRequest): Promise<ApiResponse> {
-    return this.guarded(request, async (body) => {
-      const { appended, repeated } = await populate(this.deps.populate, {
-        body,
-        authorization: request.header('authorization'),
-        idempotencyKey: request.header('idempotency-key'),
-      });
-      return {
-        status: 202,
-        ...(repeated ? { headers: { 'idempotent-replayed': 'true' } } : {}),
-        body: {
-          messages: appended.map((item) => ({
-            stream: item.stream,
-            id: item.id,
-            ...(item.offset === undefined ? {} : { offset: offsetToJson(item.offset) }),
-          })),
-        },
-      };
-    });
+    return this.guarded(
+      request,
+      async (body) => {
+        const { appended, repeated } = await populate(this.deps.populate, {
+          body,
+          authorization: request.header('authorization'),
+          idempotencyKey: request.header('idempotency-key'),
+        });
+        return {
+          status: 202,
+          ...(repeated ? { headers: { 'idempotent-replayed': 'true' } } : {}),
+          body: {
+            messages: appended.map((item) => ({
+              stream: item.stream,
+              id: item.id,
+              ...(item.offset === undefined ? {} : { offset: offsetToJson(item.offset) }),
+            })),
+          },
+        };
+      },
+      NOTHING_ACCEPTED,
+    );
   }
 
   async retry(request: ApiRequest): Promise<ApiResponse> {
@@ -198,7 +208,7 @@ export class HttpApi {
     try {
       return await handle();
     } catch (cause) {
-      return this.toResponse(cause);
+      return errorAnswer(cause, this.deps.log);
     }
   }
 
@@ -224,6 +234,7 @@ export class HttpApi {
   private async guarded(
     request: ApiRequest,
     handle: (body: unknown) => Promise<ApiResponse>,
+    onStorageFailure?: string,
   ): Promise<ApiResponse> {
     const refused = this.refuseBeforeBody(request.header);
     if (refused) return refused;
@@ -233,17 +244,13 @@ export class HttpApi {
     try {
       return await handle(parseJsonBody(request.body));
     } catch (cause) {
-      return this.toResponse(cause);
+      return errorAnswer(cause, this.deps.log, onStorageFailure);
     }
   }
 
   private authenticate(header: ApiRequest['header']): ApiResponse | undefined {
     if (apiKeyAccepted(this.deps.apiKey, header('x-functions-key'))) return undefined;
     return errorBody(401, 'missing or wrong API key: send it in the x-functions-key header');
-  }
-
-  private toResponse(cause: unknown): ApiResponse {
-    return errorAnswer(cause, this.deps.log);
   }
 }
 

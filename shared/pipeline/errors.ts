@@ -1,4 +1,5 @@
 import type { FailureReason } from '../contract/envelope';
+import type { Appended } from './ports';
 
 export class DatasyncError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -57,6 +58,21 @@ export class StorageError extends DatasyncError {
   ) {
     super(message, options);
     this.name = 'StorageError';
+  }
+}
+
+/**
+ * An append that stopped part-way on a backend with no transaction across its batches (Service Bus):
+ * `accepted` are durable and will be delivered, the rest are not.
+ */
+export class PartialAppendError extends StorageError {
+  constructor(
+    readonly accepted: Appended[],
+    readonly total: number,
+    cause: StorageError,
+  ) {
+    super(cause.code, cause.message, { cause });
+    this.name = 'PartialAppendError';
   }
 }
 

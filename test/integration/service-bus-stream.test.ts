@@ -1,6 +1,9 @@
 import Long from 'long';
+import { ServiceBusError } from '@azure/service-bus';
+import { RegisteringStream } from '../../shared/adapters/azure/registering-stream';
 import { ServiceBusStream } from '../../shared/adapters/azure/service-bus-stream';
-import { StorageError, ValidationError } from '../../shared/pipeline/errors';
+import type { Envelope } from '../../shared/contract/envelope';
+import { PartialAppendError, ValidationError } from '../../shared/pipeline/errors';
 import { FakeServiceBus } from '../helpers/fake-service-bus';
 import { envelope } from '../helpers/fixtures';
 
@@ -93,10 +96,7 @@ describe('ServiceBusStream', () => {
     expect(records.map((record) => record.body.autoRetries ?? 0)).toEqual([0, 1]);
   });
 
-  it('says how many were already sent when a later batch fails', async () => {
-    const bus = new FakeServiceBus().createQueue('q');
-    bus.batchBytes = 600;
-    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 });
+  function failingSecondSend(bus: FakeServiceBus): void {
     const sender = bus.createSender('q');
     const original = sender.sendMessages;
     let sends = 0;
@@ -104,18 +104,52 @@ describe('ServiceBusStream', () => {
       ...sender,
       sendMessages: async (batch: Parameters<typeof original>[0]) => {
         sends += 1;
-        if (sends === 2) throw new Error('ServiceBusy');
+        if (sends === 2) throw new ServiceBusError('busy', 'ServiceBusy');
         return original(batch);
       },
     });
+  }
+
+  it('lists the messages already sent when a later batch fails, and only those are on the queue', async () => {
+    const bus = new FakeServiceBus().createQueue('q');
+    bus.batchBytes = 600;
+    failingSecondSend(bus);
+    const stream = new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 });
+    const messages = Array.from({ length: 6 }, (_, i) => envelope(`https://t/${i}`));
+    const error = await stream.append('q', messages).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PartialAppendError);
+    const { accepted, total, code } = error as PartialAppendError;
+    const onQueue = bus.queues.get('q')!.messages.map((entry) => entry.message.messageId);
+    expect(accepted.length).toBeGreaterThan(0);
+    expect(accepted.length).toBeLessThan(6);
+    expect(accepted.map((item) => item.id)).toEqual(onQueue);
+    expect(accepted.map((item) => item.id)).toEqual(messages.slice(0, accepted.length).map((m) => m.id));
+    expect([total, code]).toEqual([6, 'throttled']);
+  });
+
+  it('unregisters only the messages that were not sent, so those sent keep their state', async () => {
+    const bus = new FakeServiceBus().createQueue('q');
+    bus.batchBytes = 600;
+    failingSecondSend(bus);
+    const registered = new Set<string>();
+    const states = {
+      register: async (messages: Envelope[]) => messages.forEach((message) => registered.add(message.id)),
+      unregister: async (ids: string[]) => ids.forEach((id) => registered.delete(id)),
+    };
+    const stream = new RegisteringStream(
+      new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 }),
+      states,
+      'q',
+    );
     const error = await stream
       .append(
         'q',
         Array.from({ length: 6 }, (_, i) => envelope(`https://t/${i}`)),
       )
-      .catch((e) => e);
-    expect(error).toBeInstanceOf(StorageError);
-    expect((error as Error).message).toMatch(/\(\d of 6 were already sent\): ServiceBusy/);
+      .catch((e: unknown) => e);
+    const onQueue = bus.queues.get('q')!.messages.map((entry) => entry.message.messageId);
+    expect((error as PartialAppendError).accepted).toHaveLength(onQueue.length);
+    expect([...registered]).toEqual(onQueue);
   });
 
   it('refuses to read the session-enabled main queue from an offset, as a bad request', async () => {
@@ -157,7 +191,7 @@ describe('ServiceBusStream', () => {
     expect(second?.body.failure?.responseExcerpt).toMatch(/^e{256} \[truncated/);
   });
 
-  it('refuses a message whose payload alone is too large for the queue, naming it', async () => {
+  it('refuses a message whose payload alone is too large for the queue as tooLarge, naming it', async () => {
     const bus = new FakeServiceBus().createQueue('errors');
     bus.batchBytes = 4 * 1024;
     const stream = new ServiceBusStream(bus, { sessionQueues: new Set(), unorderedSessions: 4 });
@@ -175,9 +209,12 @@ describe('ServiceBusStream', () => {
         from: { stream: 'datasync', offset: '1' },
       },
     });
-    await expect(stream.append('errors', [record])).rejects.toThrow(
-      new RegExp(`message ${record.id} is larger than a Service Bus message may be`),
-    );
+    await expect(stream.append('errors', [record])).rejects.toMatchObject({
+      code: 'tooLarge',
+      message: expect.stringMatching(
+        new RegExp(`message ${record.id} is larger than a Service Bus message may be`),
+      ),
+    });
     expect(bus.queues.get('errors')?.messages).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { HttpApi, type ApiRequest } from '../../shared/api/http-api';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
-import { syncRequest } from '../helpers/fixtures';
+import { retryRequest, syncRequest } from '../helpers/fixtures';
 
 function request(body: unknown, authorization?: string): ApiRequest {
   const headers: Record<string, string | undefined> = { 'content-type': 'application/json', authorization };
@@ -55,5 +55,38 @@ describe('ingest when the data directory cannot be written', () => {
       body: { error: expect.stringMatching(/^storage is full, .*database or disk is full/), code: 'full' },
     });
     await assertNothingNewWritten();
+  });
+});
+
+describe('API reads when the database cannot be read', () => {
+  let pipeline: EmbeddedPipeline;
+  let api: HttpApi;
+
+  beforeEach(() => {
+    pipeline = new EmbeddedPipeline();
+    api = pipeline.api();
+  });
+  afterEach(() => pipeline.close());
+
+  const get = (): ApiRequest => ({ header: () => undefined, body: Buffer.alloc(0) });
+
+  it.each([
+    ['the message history', 'message_state', () => api.message(get(), 'some-id')],
+    ['a replay', 'streams', () => api.retry(request(retryRequest('datasync-error-503')))],
+    ['the held keys', 'key_holds', () => api.keys(get())],
+    [
+      'an Idempotency-Key',
+      'ingest_keys',
+      () =>
+        api.sync({
+          ...request(syncRequest('https://t.example/a', { vaultSecretName: undefined })),
+          header: (name) => ({ 'content-type': 'application/json', 'idempotency-key': 'k1' })[name],
+        }),
+    ],
+  ])('answers 503 with a storage code, not 500, when reading %s fails', async (_what, table, call) => {
+    pipeline.db.exec(`ALTER TABLE ${table} RENAME TO ${table}_gone`);
+    const response = await call();
+    expect(response).toMatchObject({ status: 503, body: { code: 'unavailable' } });
+    expect((response.body as { error: string }).error).toMatch(/^storage unavailable.*no such table/);
   });
 });

@@ -1,10 +1,12 @@
 import { RestError } from '@azure/core-rest-pipeline';
+import { AuthenticationError, CredentialUnavailableError } from '@azure/identity';
 import { ServiceBusError } from '@azure/service-bus';
 import Database from 'better-sqlite3';
 import { azureStorageError } from '../../shared/adapters/azure/azure-errors';
 import { localStorageError } from '../../shared/adapters/local/local-errors';
 import { errorAnswer } from '../../shared/api/error-answers';
-import { StorageError, type StorageErrorCode } from '../../shared/pipeline/errors';
+import { PartialAppendError, StorageError, type StorageErrorCode } from '../../shared/pipeline/errors';
+import { ReplayInterruptedError } from '../../shared/pipeline/replay';
 import { RecordingLogger } from '../helpers/recording-logger';
 
 const errno = (code: string) => Object.assign(new Error(`${code}: failed`), { code });
@@ -14,6 +16,7 @@ describe('storage errors: each adapter translates its own into one closed set of
     [new RestError('slow down', { statusCode: 429 }), 'throttled'],
     [new RestError('busy', { statusCode: 503 }), 'throttled'],
     [new RestError('no role', { statusCode: 403 }), 'denied'],
+    [new RestError('no token', { statusCode: 401 }), 'denied'],
     [new RestError('no such table', { statusCode: 404 }), 'missing'],
     [new RestError('entity too large', { statusCode: 413 }), 'tooLarge'],
     [new RestError('oops', { statusCode: 500 }), 'unavailable'],
@@ -23,6 +26,14 @@ describe('storage errors: each adapter translates its own into one closed set of
     [new ServiceBusError('too big', 'MessageSizeExceeded'), 'tooLarge'],
     [new ServiceBusError('gone', 'MessagingEntityNotFound'), 'missing'],
     [new ServiceBusError('timeout', 'ServiceTimeout'), 'unavailable'],
+    [new ServiceBusError('no Send claim', 'UnauthorizedAccess'), 'denied'],
+    [new ServiceBusError('disabled', 'MessagingEntityDisabled'), 'missing'],
+    [new CredentialUnavailableError('no managed identity here'), 'denied'],
+    [new AuthenticationError(400, { error: 'invalid_client', error_description: 'bad secret' }), 'denied'],
+    [
+      new AuthenticationError(503, { error: 'temporarily_unavailable', error_description: 'later' }),
+      'unavailable',
+    ],
     [new Error('anything else'), 'unavailable'],
   ])('Azure: %s is %s', (error, code) => {
     const translated = azureStorageError('send', error);
@@ -67,7 +78,7 @@ describe('errorAnswer: one mapping from storage codes to HTTP answers', () => {
     ['corrupt', 503, undefined],
   ])('%s answers %i (Retry-After %s) with the code, and logs it', (code, status, retryAfter) => {
     const log = new RecordingLogger();
-    const answer = errorAnswer(new StorageError(code, 'could not append: boom'), log);
+    const answer = errorAnswer(new StorageError(code, 'could not append: boom'), log, 'nothing was accepted');
     expect(answer.status).toBe(status);
     expect(answer.headers?.['retry-after']).toBe(retryAfter);
     expect(answer.body).toEqual({
@@ -77,6 +88,66 @@ describe('errorAnswer: one mapping from storage codes to HTTP answers', () => {
     expect(log.lines).toEqual([
       expect.objectContaining({ event: 'storage.failed', fields: expect.objectContaining({ code }) }),
     ]);
+  });
+
+  it('claims no consequence when the route names none (a read)', () => {
+    const answer = errorAnswer(
+      new StorageError('unavailable', 'could not read: boom'),
+      new RecordingLogger(),
+    );
+    expect(answer.body).toEqual({ error: 'storage unavailable: could not read: boom', code: 'unavailable' });
+  });
+
+  it('answers a partial append with the messages accepted, not "nothing was accepted"', () => {
+    const accepted = [{ stream: 'datasync', id: 'a' }];
+    const partial = new PartialAppendError(
+      accepted,
+      3,
+      new StorageError('throttled', 'could not send: busy'),
+    );
+    const answer = errorAnswer(partial, new RecordingLogger(), 'nothing was accepted');
+    expect(answer).toMatchObject({ status: 503, headers: { 'retry-after': '30' } });
+    expect(answer.body).toEqual({
+      error: expect.stringMatching(
+        /^storage is throttling requests, 1 of 3 were accepted .*: could not send: busy$/,
+      ),
+      code: 'throttled',
+      messages: accepted,
+    });
+  });
+
+  it('answers a replay stopped by something other than storage 500, with its summary', () => {
+    const summary = {
+      lastReadOffset: 4n,
+      processedmessages: 1,
+      failedMessages: 0,
+      skippedMessages: 0,
+      endOfStream: false,
+    };
+    const stopped = new ReplayInterruptedError(summary, { cause: new TypeError('bug') });
+    expect(errorAnswer(stopped, new RecordingLogger())).toEqual({
+      status: 500,
+      body: {
+        error: expect.stringMatching(/^internal error, replay stopped/),
+        ...summary,
+        lastReadOffset: 4,
+      },
+    });
+  });
+
+  it('answers a replay stopped by a record too large for its error stream 503, not 413', () => {
+    const summary = {
+      lastReadOffset: 4n,
+      processedmessages: 1,
+      failedMessages: 0,
+      skippedMessages: 0,
+      endOfStream: false,
+    };
+    const stopped = new ReplayInterruptedError(summary, { cause: new StorageError('tooLarge', 'too big') });
+    expect(errorAnswer(stopped, new RecordingLogger())).toMatchObject({
+      status: 503,
+      body: { code: 'tooLarge', processedmessages: 1, lastReadOffset: 4 },
+    });
   });
 
   it('answers 500 for an unexpected fault, without its message', () => {

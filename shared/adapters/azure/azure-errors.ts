@@ -1,4 +1,5 @@
 import { isRestError } from '@azure/core-rest-pipeline';
+import { AuthenticationError, CredentialUnavailableError } from '@azure/identity';
 import { isServiceBusError, type ServiceBusError } from '@azure/service-bus';
 import { messageOf, StorageError, type StorageErrorCode } from '../../pipeline/errors';
 
@@ -23,6 +24,9 @@ export function azureStorageError(doing: string, error: unknown): StorageError {
 }
 
 function codeOf(error: unknown): StorageErrorCode {
+  // No credential in this environment, or Entra ID refused it: the app's identity is not set up.
+  if (error instanceof CredentialUnavailableError) return 'denied';
+  if (error instanceof AuthenticationError) return error.statusCode >= 500 ? 'unavailable' : 'denied';
   if (isServiceBusError(error)) return SERVICE_BUS_CODES[error.code] ?? 'unavailable';
   const status = restStatus(error);
   if (status === 429 || status === 503) return 'throttled';
@@ -38,4 +42,5 @@ const SERVICE_BUS_CODES: Partial<Record<ServiceBusError['code'], StorageErrorCod
   MessageSizeExceeded: 'tooLarge',
   MessagingEntityNotFound: 'missing',
   MessagingEntityDisabled: 'missing',
+  UnauthorizedAccess: 'denied',
 };

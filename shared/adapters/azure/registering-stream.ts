@@ -1,12 +1,14 @@
 import type { Envelope } from '../../contract/envelope';
 import type { Offset } from '../../contract/offset';
+import { PartialAppendError } from '../../pipeline/errors';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
 import type { TableMessageStates } from './table-message-states';
 
 /**
  * The main queue with its messages registered (`accepted`) in the state store before they are sent,
  * so the trigger and `GET /api/messages/{id}` always find them. Service Bus and Table Storage share
- * no transaction: when the send fails the registrations are removed again (best effort).
+ * no transaction: when the send fails the registrations of the messages not sent are removed again
+ * (best effort).
  */
 export class RegisteringStream implements StreamStore {
   constructor(
@@ -21,7 +23,8 @@ export class RegisteringStream implements StreamStore {
     try {
       return await this.stream.append(stream, messages);
     } catch (error) {
-      await this.states.unregister(messages.map((message) => message.id));
+      const sent = new Set(error instanceof PartialAppendError ? error.accepted.map((item) => item.id) : []);
+      await this.states.unregister(messages.map((message) => message.id).filter((id) => !sent.has(id)));
       throw error;
     }
   }

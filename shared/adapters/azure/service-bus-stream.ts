@@ -10,7 +10,12 @@ import Long from 'long';
 import type { Envelope } from '../../contract/envelope';
 import { decodeEnvelope, encodeEnvelope } from '../../contract/envelope-codec';
 import type { Offset } from '../../contract/offset';
-import { StreamNotFoundError, ValidationError } from '../../pipeline/errors';
+import {
+  PartialAppendError,
+  StorageError,
+  StreamNotFoundError,
+  ValidationError,
+} from '../../pipeline/errors';
 import type { Appended, StreamRecord, StreamStore } from '../../pipeline/ports';
 import { fitErrorRecord } from './error-record-fit';
 import { sessionIdFor } from './session-id';
@@ -51,7 +56,7 @@ export class ServiceBusStream implements StreamStore {
 
   /**
    * Sends in as few batches as fit. Service Bus has no transaction across batches here: when a later
-   * batch fails, earlier ones are already enqueued (the error says how many).
+   * batch fails, earlier ones are already enqueued, and the error (a PartialAppendError) lists them.
    */
   async append(stream: string, messages: Envelope[]): Promise<Appended[]> {
     if (messages.length === 0) return [];
@@ -71,14 +76,20 @@ export class ServiceBusStream implements StreamStore {
         const fitting = fitErrorRecord(envelope, (candidate) =>
           empty.tryAddMessage(this.toMessage(stream, candidate)),
         );
-        if (!fitting) throw new Error(`message ${envelope.id} is larger than a Service Bus message may be`);
+        if (!fitting) {
+          throw new StorageError(
+            'tooLarge',
+            `message ${envelope.id} is larger than a Service Bus message may be`,
+          );
+        }
       }
       await sender.sendMessages(batch);
     } catch (error) {
-      const partial = sent > 0 ? ` (${sent} of ${messages.length} were already sent)` : '';
-      throw azureStorageError(`send to queue "${stream}"${partial}`, error);
+      const failure = azureStorageError(`send to queue "${stream}"`, error);
+      if (sent === 0) throw failure;
+      throw new PartialAppendError(appendedTo(stream, messages.slice(0, sent)), messages.length, failure);
     }
-    return messages.map((envelope) => ({ stream, id: envelope.id }));
+    return appendedTo(stream, messages);
   }
 
   /**
@@ -219,4 +230,8 @@ function toRecord(stream: string, message: ServiceBusReceivedMessage): StreamRec
 function translateReadError(stream: string, error: unknown): Error {
   if (isServiceBusCode(error, 'MessagingEntityNotFound')) return new StreamNotFoundError(stream);
   return azureStorageError(`peek queue "${stream}"`, error);
+}
+
+function appendedTo(stream: string, messages: Envelope[]): Appended[] {
+  return messages.map((envelope) => ({ stream, id: envelope.id }));
 }

@@ -6,6 +6,15 @@ export function localStorageError(doing: string, error: unknown): StorageError {
   return new StorageError(codeOf(error), `could not ${doing}: ${messageOf(error)}`, { cause: error });
 }
 
+/** Runs a SQLite call, translating what it throws. */
+export function translatingLocalErrors<T>(doing: string, call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw localStorageError(doing, error);
+  }
+}
+
 function codeOf(error: unknown): StorageErrorCode {
   if (isSqliteError(error)) return sqliteCode(error.code);
   return FILE_SYSTEM_CODES[(error as NodeJS.ErrnoException | undefined)?.code ?? ''] ?? 'unavailable';

@@ -1,4 +1,4 @@
-import { localStorageError } from './local-errors';
+import { localStorageError, translatingLocalErrors } from './local-errors';
 import type Database from 'better-sqlite3';
 import type { Envelope, FailureReason } from '../../contract/envelope';
 import type { Offset } from '../../contract/offset';
@@ -273,6 +273,10 @@ export class SqliteMessageStates implements MessageStates {
   }
 
   async history(id: string): Promise<MessageHistory | undefined> {
+    return translatingLocalErrors(`read the history of ${id}`, () => this.readHistory(id));
+  }
+
+  private readHistory(id: string): MessageHistory | undefined {
     const row = this.statements.state.get(id) as StateRow | undefined;
     if (!row) return undefined;
     const attempts = (this.statements.attempts.all(id) as AttemptRow[]).map(toAttempt);
@@ -305,6 +309,16 @@ export class SqliteMessageStates implements MessageStates {
     includeHandled: boolean,
   ): Promise<Set<string>> {
     if (records.length === 0) return new Set();
+    return translatingLocalErrors('read the state of replayed records', () =>
+      this.replayableIds(stream, records, includeHandled),
+    );
+  }
+
+  private replayableIds(
+    stream: string,
+    records: Array<{ offset: Offset; body: { id: string } }>,
+    includeHandled: boolean,
+  ): Set<string> {
     const ids = JSON.stringify(records.map((record) => record.body.id));
     if (includeHandled) {
       const owned = new Set(this.statements.owned.all(ids) as string[]);
@@ -320,7 +334,7 @@ export class SqliteMessageStates implements MessageStates {
   }
 
   async replayPass(stream: string): Promise<ReplayPass | undefined> {
-    const row = this.statements.pass.get(stream) as
+    const row = translatingLocalErrors('read the replay position', () => this.statements.pass.get(stream)) as
       | { position: bigint; started_at: bigint; end_offset: bigint | null; ended: bigint }
       | undefined;
     if (!row) return undefined;
@@ -333,7 +347,7 @@ export class SqliteMessageStates implements MessageStates {
   }
 
   async saveReplayPass(stream: string, pass: ReplayPass | undefined): Promise<void> {
-    this.guard('save the replay position', () => {
+    translatingLocalErrors('save the replay position', () => {
       if (pass === undefined) this.statements.deletePass.run(stream);
       else
         this.statements.savePass.run(
@@ -347,7 +361,9 @@ export class SqliteMessageStates implements MessageStates {
   }
 
   async heldKeys(limit: number): Promise<HeldKey[]> {
-    const rows = this.statements.heldKeys.all(limit) as Array<{
+    const rows = translatingLocalErrors('read the held keys', () =>
+      this.statements.heldKeys.all(limit),
+    ) as Array<{
       streamKey: string;
       head: string;
       since: bigint;
@@ -365,12 +381,18 @@ export class SqliteMessageStates implements MessageStates {
 
   /** Failed and parked messages per stream they sit on (open failures). */
   openFailures(): Map<string, number> {
-    const rows = this.statements.openFailures.all() as Array<{ stream: string; count: number }>;
+    const rows = translatingLocalErrors('count open failures', () =>
+      this.statements.openFailures.all(),
+    ) as Array<{ stream: string; count: number }>;
     return new Map(rows.map((row) => [row.stream, row.count]));
   }
 
   heldTotals(): { keys: number; messages: number; oldestSince?: Date } {
-    const row = this.statements.heldTotals.get() as { keys: number; messages: number; oldest: number | null };
+    const row = translatingLocalErrors('count held keys', () => this.statements.heldTotals.get()) as {
+      keys: number;
+      messages: number;
+      oldest: number | null;
+    };
     return {
       keys: row.keys,
       messages: row.messages,
@@ -379,27 +401,29 @@ export class SqliteMessageStates implements MessageStates {
   }
 
   async holdOf(streamKey: string): Promise<string | undefined> {
-    return this.statements.holdOf.get(streamKey) as string | undefined;
+    return translatingLocalErrors('read the hold of a key', () => this.statements.holdOf.get(streamKey)) as
+      | string
+      | undefined;
   }
 
   async release(streamKey: string): Promise<number | undefined> {
-    return this.guard('release the key', () => this.releaseKey(streamKey));
+    return translatingLocalErrors('release the key', () => this.releaseKey(streamKey));
   }
 
   async skip(streamKey: string): Promise<string | undefined> {
-    return this.guard('skip the head of the key', () => this.skipHead(streamKey));
+    return translatingLocalErrors('skip the head of the key', () => this.skipHead(streamKey));
   }
 
   async findIngest(idempotencyKey: string): Promise<IngestRecord | undefined> {
-    const row = this.statements.findIngest.get(idempotencyKey) as
-      | { fingerprint: string; appended: string }
-      | undefined;
+    const row = translatingLocalErrors('read the Idempotency-Key', () =>
+      this.statements.findIngest.get(idempotencyKey),
+    ) as { fingerprint: string; appended: string } | undefined;
     if (!row) return undefined;
     return { fingerprint: row.fingerprint, appended: decodeAppended(row.appended) };
   }
 
   async rememberIngest(idempotencyKey: string, record: IngestRecord): Promise<void> {
-    this.guard('remember the Idempotency-Key', () =>
+    translatingLocalErrors('remember the Idempotency-Key', () =>
       this.statements.rememberIngest.run(
         idempotencyKey,
         record.fingerprint,
@@ -407,14 +431,6 @@ export class SqliteMessageStates implements MessageStates {
         Date.now(),
       ),
     );
-  }
-
-  private guard<T>(what: string, write: () => T): T {
-    try {
-      return write();
-    } catch (error) {
-      throw localStorageError(what, error);
-    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { localStorageError } from './local-errors';
+import { localStorageError, translatingLocalErrors } from './local-errors';
 import type Database from 'better-sqlite3';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,9 @@ export class SqliteSecretStore implements SecretStore {
   }
 
   async get(name: string): Promise<StoredSecret | undefined> {
-    const row = this.statements.get.get(name) as { origin: string; sealed: Buffer } | undefined;
+    const row = translatingLocalErrors(`read secret "${name}"`, () => this.statements.get.get(name)) as
+      | { origin: string; sealed: Buffer }
+      | undefined;
     if (!row) return undefined;
     try {
       this.statements.touch.run(Date.now(), name);
@@ -63,11 +65,10 @@ export class SqliteSecretStore implements SecretStore {
   }
 
   async delete(name: string): Promise<boolean> {
-    try {
-      return this.statements.delete.run(name).changes > 0;
-    } catch (error) {
-      throw localStorageError(`delete secret "${name}"`, error);
-    }
+    return translatingLocalErrors(
+      `delete secret "${name}"`,
+      () => this.statements.delete.run(name).changes > 0,
+    );
   }
 
   /** Deletes secrets neither stored nor read since `before`; returns how many. */

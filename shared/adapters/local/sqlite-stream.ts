@@ -1,4 +1,4 @@
-import { localStorageError } from './local-errors';
+import { localStorageError, translatingLocalErrors } from './local-errors';
 import type Database from 'better-sqlite3';
 import type { Envelope } from '../../contract/envelope';
 import { decodeEnvelope, encodeJson } from '../../contract/envelope-codec';
@@ -134,22 +134,28 @@ export class SqliteStream implements StreamStore {
   }
 
   async readAfter(stream: string, after: Offset, max: number): Promise<StreamRecord[]> {
-    const rows = this.statements.readAfter.all(stream, after, max) as MessageRow[];
+    const rows = translatingLocalErrors(`read stream "${stream}"`, () =>
+      this.statements.readAfter.all(stream, after, max),
+    ) as MessageRow[];
     return rows.map((row) => toRecord(stream, row));
   }
 
   /** The newest `max` records, newest first. */
   async latest(stream: string, max: number): Promise<StreamRecord[]> {
-    const rows = this.statements.readLatest.all(stream, max) as MessageRow[];
+    const rows = translatingLocalErrors(`read stream "${stream}"`, () =>
+      this.statements.readLatest.all(stream, max),
+    ) as MessageRow[];
     return rows.map((row) => toRecord(stream, row));
   }
 
   async lastOffset(stream: string): Promise<Offset | undefined> {
-    return this.statements.lastOffset.get(stream) as bigint | undefined;
+    return translatingLocalErrors(`read the end of stream "${stream}"`, () =>
+      this.statements.lastOffset.get(stream),
+    ) as bigint | undefined;
   }
 
   async exists(stream: string): Promise<boolean> {
-    return this.statements.lastOffset.get(stream) !== undefined;
+    return (await this.lastOffset(stream)) !== undefined;
   }
 
   summaries(): StreamSummary[] {

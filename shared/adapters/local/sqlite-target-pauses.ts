@@ -1,4 +1,4 @@
-import { localStorageError } from './local-errors';
+import { translatingLocalErrors } from './local-errors';
 import type Database from 'better-sqlite3';
 
 /** Target origins an operator paused, kept in the embedded database so a pause survives restarts. */
@@ -14,24 +14,22 @@ export class SqliteTargetPauses {
   }
 
   pause(origin: string): void {
-    this.guard(() => this.statements.pause.run(origin, Date.now()));
+    translatingLocalErrors('change the paused targets', () => this.statements.pause.run(origin, Date.now()));
   }
 
   /** False when the origin was not paused. */
   resume(origin: string): boolean {
-    return this.guard(() => this.statements.resume.run(origin).changes > 0);
+    return translatingLocalErrors(
+      'change the paused targets',
+      () => this.statements.resume.run(origin).changes > 0,
+    );
   }
 
   all(): Map<string, Date> {
-    const rows = this.statements.all.all() as Array<{ origin: string; since: number }>;
+    const rows = translatingLocalErrors('read the paused targets', () => this.statements.all.all()) as Array<{
+      origin: string;
+      since: number;
+    }>;
     return new Map(rows.map((row) => [row.origin, new Date(row.since)]));
-  }
-
-  private guard<T>(write: () => T): T {
-    try {
-      return write();
-    } catch (error) {
-      throw localStorageError(`change the paused targets`, error);
-    }
   }
 }
