@@ -2,7 +2,7 @@ import type { RetryRequest } from '../contract/retry-request';
 import { BEFORE_OLDEST, type Offset } from '../contract/offset';
 import { dispatch, type DispatchDeps, type Outcome } from './dispatch';
 import { ALERT_STREAM } from './error-routing';
-import { StreamNotFoundError, ValidationError } from './errors';
+import { messageOf, StreamNotFoundError, ValidationError } from './errors';
 import { KeyedRunner } from './keyed-runner';
 
 export interface ReplaySummary {
@@ -122,7 +122,9 @@ export async function replay(
       // Best effort: storage has just failed, and an older position only makes the next pass re-check records.
       await deps.states
         .saveReplayPass(request.stream, { position: summary.lastReadOffset, startedAt, ended: false })
-        .catch(() => undefined);
+        .catch((error: unknown) =>
+          deps.log.warn('replay.position_not_saved', { stream: request.stream, error: messageOf(error) }),
+        );
       throw new ReplayInterruptedError(summary, { cause: outcome.reason });
     }
     if (outcome.value === NOT_STARTED) {

@@ -41,7 +41,7 @@ describe('HttpApi', () => {
     });
   });
 
-  it('answers 400 for malformed JSON, 415 for another content type, 413 over the body limit', async () => {
+  it('answers 400 for malformed JSON or 100 000 levels of nesting, 415 for another content type, 413 over the body limit', async () => {
     expect(await api.sync(request('{"streamKey":'))).toMatchObject({
       status: 400,
       body: { error: expect.stringMatching(/^body is not valid JSON/) },
@@ -97,7 +97,7 @@ describe('HttpApi', () => {
     }
   });
 
-  it('answers 503 with the summary so far when a replayed outcome cannot be recorded, and the target was called once', async () => {
+  it('answers 503 with the summary so far when a replayed outcome cannot be recorded, the target called once and the unsaved position logged', async () => {
     const target = await new TargetServer().start();
     try {
       await pipeline.seedFailures('datasync-error-503', [envelope(`${target.url}/a`)]);
@@ -118,8 +118,32 @@ describe('HttpApi', () => {
         },
       });
       expect(target.calls).toHaveLength(1);
+      expect(pipeline.log.lines).toContainEqual(
+        expect.objectContaining({
+          event: 'replay.position_not_saved',
+          fields: { stream: 'datasync-error-503', error: expect.stringMatching(/readonly/) },
+        }),
+      );
     } finally {
       pipeline.db.pragma('query_only = OFF');
+      await target.stop();
+    }
+  });
+
+  it('replays through the API without automatic retries even when the consumer has them', async () => {
+    pipeline.close();
+    pipeline = new EmbeddedPipeline({ autoRetries: 2 });
+    const target = await new TargetServer().start();
+    try {
+      target.reply('*', { status: 503 });
+      const [seeded] = await pipeline.seedFailures('datasync-error-503', [envelope(`${target.url}/a`)]);
+      const response = await pipeline.api().retry(request(retryRequest('datasync-error-503')));
+      expect(response).toMatchObject({ status: 200, body: { processedmessages: 0, failedMessages: 1 } });
+      expect(target.calls).toHaveLength(1);
+      const history = await pipeline.states.history(seeded!.body.id);
+      expect(history).toMatchObject({ state: 'failed' });
+      expect(history).not.toHaveProperty('retryAt');
+    } finally {
       await target.stop();
     }
   });
@@ -172,7 +196,7 @@ describe('HttpApi', () => {
     }
   });
 
-  it('answers 400 naming the limit for 100 000 levels of nesting, and 400 for bytes that are not UTF-8', async () => {
+  it('answers 400 naming the limit for 1 000 levels of nesting, and 400 for bytes that are not UTF-8', async () => {
     expect(await api.sync(request('['.repeat(1000)))).toEqual({
       status: 400,
       body: { error: 'body nests deeper than 128 levels of arrays and objects' },
