@@ -1,31 +1,8 @@
 /** Offsets arrive as a JSON number when exact, else as a decimal string. */
 export type OffsetJson = number | string;
 
-/** `GET /api/stream/status`; the fields marked optional are missing on hosts older than the typed status. */
-export interface Status {
-  streams: Array<{
-    stream: string;
-    errorStream?: boolean;
-    unrecoverable?: boolean;
-    lastOffset: OffsetJson;
-    retained: number;
-    openFailures?: number;
-    replayPosition?: OffsetJson;
-  }>;
-  consumer: { stream: string; backlog?: number; lag?: number; inFlight: number; scheduledRetries: number };
-  heldKeys?: { keys: number; messages: number; oldestSince?: string };
-  targets?: Array<{ origin: string; inFlight: number; queued: number }>;
-  recentFailures: Array<{
-    id: string;
-    stream: string;
-    offset: OffsetJson;
-    target: string;
-    attempt: number;
-    reason?: string;
-    status?: number;
-    at?: string;
-  }>;
-}
+/** `GET /api/stream/status`: the server's own type, the same on every host. */
+export type { StatusReport as Status } from '../shared/api/status-report';
 
 /** `POST /api/stream/retry`. */
 export interface RetryAnswer {

@@ -28,7 +28,7 @@ export function renderStatus(status: Status): string {
         s.replayPosition,
       ]),
     ),
-    `Consumer ${consumer.stream}: backlog ${dash(consumer.backlog ?? consumer.lag)}, in flight ${consumer.inFlight}, scheduled retries ${consumer.scheduledRetries}`,
+    `Consumer ${consumer.stream}: backlog ${dash(consumer.backlog)}, in flight ${consumer.inFlight}, scheduled retries ${consumer.scheduledRetries}`,
     heldKeys
       ? `Held keys: ${heldKeys.keys} key(s), ${heldKeys.messages} message(s) held${heldKeys.oldestSince ? `, oldest since ${heldKeys.oldestSince}` : ''}`
       : 'Held keys: - (this host does not report them)',

@@ -34,7 +34,8 @@ export async function replayStream(
 ): Promise<ReplayResult> {
   const status = await client.get<Status>('stream/status');
   const known = status.streams.find((summary) => summary.stream === options.stream);
-  const end = known ? BigInt(known.lastOffset) : undefined;
+  // Azure does not report a queue's last offset: there the pass's own end (endOfStream) stops the loop.
+  const end = known?.lastOffset === undefined ? undefined : BigInt(known.lastOffset);
   const start = BigInt(options.from ?? known?.replayPosition ?? -1);
   const result: ReplayResult = {
     calls: 0,

@@ -11,7 +11,6 @@ import { stateStatus } from '../shared/adapters/azure/state-status';
 import { TableMessageStates } from '../shared/adapters/azure/table-message-states';
 import { PipelineAssembly, type Backends } from '../shared/assembly/pipeline-assembly';
 import type { AzureConfig } from '../shared/config/config';
-import { dispatch } from '../shared/pipeline/dispatch';
 import type { Archive, Logger, SecretStore } from '../shared/pipeline/ports';
 import { CachedSecretStore } from '../shared/pipeline/secret-cache';
 import { BACKOFFS_PROPERTY } from './read-function';
@@ -86,7 +85,7 @@ export function azureRuntime(config: AzureConfig, clients: AzureClients): Runtim
   return {
     mainStream: config.mainStream,
     status,
-    deliver: (source, log) => dispatch(assembly.consumerDeps(backends(log), log), source),
+    deliver: (source, log) => assembly.deliver(backends(log), source, log),
     api: (log) => assembly.api(backends(log), status, log),
     admit: (envelope) => states.admit(envelope),
     backOff: async (envelope, at, backoffs) => {

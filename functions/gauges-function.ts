@@ -1,6 +1,6 @@
 import type { InvocationContext, TimerFunctionOptions } from '@azure/functions';
 import { contextLogger } from './context-logger';
-import { statusGauges } from '../shared/api/status-report';
+import { gaugeLogFields } from '../shared/api/status-report';
 import type { Host } from '../shared/assembly/host';
 
 /** At second 0 of every minute (NCRONTAB with seconds). */
@@ -18,7 +18,7 @@ export function gaugesFunction(host: () => Host): TimerFunctionOptions {
     handler: async (_timer: unknown, context: InvocationContext) => {
       const log = contextLogger(context);
       try {
-        log.info('status.gauges', statusGauges(await host().status()));
+        log.info('status.gauges', gaugeLogFields(await host().status()));
       } catch (error) {
         log.error('status.gauges_failed', { error: String(error) });
       }

@@ -52,7 +52,7 @@ export interface StatusReport {
 }
 
 /** The `status.gauges` log line's fields, which the open-failure and held-key alerts query. */
-export function statusGauges(status: StatusReport): Record<string, number | null> {
+export function gaugeLogFields(status: StatusReport): Record<string, number | null> {
   return {
     backlog: status.consumer.backlog,
     inFlight: status.consumer.inFlight,

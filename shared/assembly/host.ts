@@ -1,6 +1,5 @@
 import type { HttpApi } from '../api/http-api';
 import type { StatusReport } from '../api/status-report';
-import type { Outcome, Source } from '../pipeline/dispatch';
 import type { Logger } from '../pipeline/ports';
 
 /**
@@ -11,8 +10,6 @@ export interface Host {
   readonly mainStream: string;
   /** The HTTP endpoints; replays there route failures at once (no automatic retries). */
   api(log: Logger): HttpApi;
-  /** Delivers one message of the main stream with the consumer's policy (automatic retries first). */
-  deliver(source: Source, log: Logger): Promise<Outcome>;
   /** `GET /api/stream/status`, also logged every minute as `status.gauges`. */
   status(): Promise<StatusReport>;
   /** Releases connections; call once nothing is served any more. */

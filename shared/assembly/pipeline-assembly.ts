@@ -5,7 +5,7 @@ import type { Config } from '../config/config';
 import { BulkheadTarget } from '../pipeline/bulkhead';
 import type { ConnectionDeps } from '../pipeline/connections';
 import { Credentials } from '../pipeline/credentials';
-import type { DispatchDeps } from '../pipeline/dispatch';
+import { dispatch, type DispatchDeps, type Outcome, type Source } from '../pipeline/dispatch';
 import { ErrorRouting } from '../pipeline/error-routing';
 import { InFlight } from '../pipeline/in-flight';
 import { PacedTarget } from '../pipeline/paced-target';
@@ -83,6 +83,11 @@ export class PipelineAssembly {
       },
       log,
     };
+  }
+
+  /** One message the Service Bus trigger received, delivered with the consumer's policy. */
+  deliver(backends: Backends, source: Source, log: Logger): Promise<Outcome> {
+    return dispatch(this.consumerDeps(backends, log), source);
   }
 
   /** A replay's deliveries: an operator is waiting for the answer, so a failure is routed at once. */

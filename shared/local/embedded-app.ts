@@ -1,11 +1,11 @@
 import { LocalAlerts } from '../adapters/local/local-alerts';
 import type { HttpApi, TargetControl } from '../api/http-api';
-import { statusGauges, type StatusReport } from '../api/status-report';
+import { gaugeLogFields, type StatusReport } from '../api/status-report';
 import type { Host } from '../assembly/host';
 import { PipelineAssembly } from '../assembly/pipeline-assembly';
 import type { LocalConfig } from '../config/config';
 import { DeliveryLoop } from '../pipeline/delivery-loop';
-import { dispatch, type DispatchDeps, type Outcome, type Source } from '../pipeline/dispatch';
+import { dispatch, type DispatchDeps } from '../pipeline/dispatch';
 import type { Logger } from '../pipeline/ports';
 import { EmbeddedBackends } from './embedded-backends';
 import { localStatus } from './local-status';
@@ -86,10 +86,6 @@ export class EmbeddedApp implements Host {
     });
   }
 
-  deliver(source: Source, log: Logger): Promise<Outcome> {
-    return dispatch(this.assembly.consumerDeps(this.backends.backends(log), log), source);
-  }
-
   async start(): Promise<void> {
     if (!this.backends.secretStore.keyOpensStoredSecrets()) {
       this.log.warn('secrets.key_mismatch', {
@@ -155,7 +151,7 @@ export class EmbeddedApp implements Host {
       if (secrets > 0) this.log.info('secrets.deleted_idle', { count: secrets, idleDays });
       if (expired.records + expired.states > 0) this.log.info('retention.expired', expired);
       await this.alertLongHolds();
-      this.log.info('status.gauges', statusGauges(await this.status()));
+      this.log.info('status.gauges', gaugeLogFields(await this.status()));
     } catch (error) {
       this.log.error('housekeeping.failed', { error: String(error) });
     }

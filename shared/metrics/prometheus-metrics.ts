@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Logger } from '../pipeline/ports';
 import type { SyncMetrics } from './metrics-logger';
 import type { StatusReport } from '../api/status-report';
-import { gaugeSamples, type GaugeName } from './status-gauges';
+import { gaugeSamples, type GaugeName } from './gauge-samples';
 
 /** Delivery latency buckets in seconds: a fast local target to the default 30 s deadline. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

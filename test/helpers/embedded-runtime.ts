@@ -1,5 +1,4 @@
 import type { Runtime } from '../../functions/runtime';
-import { dispatch } from '../../shared/pipeline/dispatch';
 import type { EmbeddedPipeline } from './embedded-pipeline';
 
 /**
@@ -10,8 +9,7 @@ export function embeddedRuntime(pipeline: EmbeddedPipeline): Runtime {
   return {
     mainStream: pipeline.config.mainStream,
     api: (log) => pipeline.assembly.api(pipeline.backends.backends(log), () => pipeline.status(), log),
-    deliver: (source, log) =>
-      dispatch(pipeline.assembly.consumerDeps(pipeline.backends.backends(log), log), source),
+    deliver: (source, log) => pipeline.assembly.deliver(pipeline.backends.backends(log), source, log),
     status: () => pipeline.status(),
     close: async () => undefined,
     admit: async () => 'deliver',
