@@ -173,28 +173,21 @@ export const CONFIG_KEYS = [
 ] as const;
 
 /**
- * Builds the configuration from the environment; throws ConfigError naming the variable. A host
- * passes its own mode (`DATASYNC_MODE`, when set, must agree); otherwise the mode is `DATASYNC_MODE`,
- * or `azure` when a Service Bus connection is configured.
+ * Builds the configuration of a host (`local` for `npm start`, `azure` for the Functions host and the
+ * infra) from the environment; throws ConfigError naming the variable. `DATASYNC_MODE`, when set,
+ * must agree with the host.
  */
 export function loadConfig(env: Record<string, string | undefined>, host: 'local'): LocalConfig;
 export function loadConfig(env: Record<string, string | undefined>, host: 'azure'): AzureConfig;
-export function loadConfig(env: Record<string, string | undefined>, host?: Mode): Config;
-export function loadConfig(env: Record<string, string | undefined>, host?: Mode): Config {
+export function loadConfig(env: Record<string, string | undefined>, host: Mode): Config;
+export function loadConfig(env: Record<string, string | undefined>, host: Mode): Config {
   const read = new EnvReader(env);
   const unknown = read.unknownKeys('DATASYNC_', CONFIG_KEYS);
   if (unknown.length > 0) {
     throw new ConfigError(`unknown setting ${unknown.join(', ')} (known: ${CONFIG_KEYS.join(', ')})`);
   }
-  const azureSettingsPresent =
-    read.optional(SERVICE_BUS_NAMESPACE_SETTING) !== undefined ||
-    read.optional(SERVICE_BUS_CONNECTION_STRING_SETTING) !== undefined;
-  const mode = read.oneOf(
-    'DATASYNC_MODE',
-    ['local', 'azure'] as const,
-    host ?? (azureSettingsPresent ? 'azure' : 'local'),
-  );
-  if (host !== undefined && mode !== host) {
+  const mode = read.oneOf('DATASYNC_MODE', ['local', 'azure'] as const, host);
+  if (mode !== host) {
     throw new ConfigError(
       `DATASYNC_MODE is ${mode}, but this is the ${host === 'local' ? 'local host (npm start)' : 'Azure Functions host'}`,
     );

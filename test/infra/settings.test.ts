@@ -44,6 +44,7 @@ describe('infra: every DATASYNC_* setting is deployable', () => {
           value.replace(/\$\{[^}]+\}/g, 'https://x.example'),
         ]),
       ),
+      'azure',
     );
     expect(deployed.retry.autoRetries).toBe(5);
     expect(deployed.dispatch.concurrency).toBe(12);
@@ -136,7 +137,7 @@ describe('host.json', () => {
   });
 
   it('takes as many sessions and calls at once as the app dispatches by default', () => {
-    const defaults = loadConfig({}).dispatch.concurrency;
+    const defaults = loadConfig({}, 'local').dispatch.concurrency;
     expect(serviceBus.maxConcurrentSessions).toBe(defaults);
     expect(serviceBus.maxConcurrentCalls).toBe(defaults);
   });

@@ -151,7 +151,7 @@ describe('infra: the datasync stack', () => {
         value.replace(/\$\{[^}]+\}/g, 'https://resolved.example'),
       ]),
     );
-    const config = loadConfig(resolved);
+    const config = loadConfig(resolved, 'azure');
     expect(config.mode).toBe('azure');
     expect(config.targets.allowPrivate).toBe(false);
     expect(config.errorMapping.map((route) => route.stream)).toContain('datasync-error-unexpected');

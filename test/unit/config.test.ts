@@ -21,7 +21,7 @@ describe('loadConfig', () => {
     DATASYNC_ARCHIVE_ACCOUNT_URL: 'https://acct.blob.core.windows.net',
   };
 
-  it('switches to Azure mode when the Service Bus setting is present, refusing private targets', () => {
+  it('reads the Azure settings, refusing private targets by default', () => {
     const config = loadConfig(azureEnv, 'azure');
     expect(config.mode).toBe('azure');
     expect(config.targets.allowPrivate).toBe(false);
@@ -55,7 +55,7 @@ describe('loadConfig', () => {
       /DATASYNC_REPLAY_BUDGET_MS must be an integer from 1000 to 200000/,
     ],
   ])('stops Azure mode on a missing or wrong setting (%j)', (env, message) => {
-    expect(() => loadConfig(env)).toThrow(message);
+    expect(() => loadConfig(env, 'azure')).toThrow(message);
   });
 
   it.each([
@@ -71,15 +71,16 @@ describe('loadConfig', () => {
     [{ DATASYNC_SECRET_KEY: 'c2hvcnQ=' }, /DATASYNC_SECRET_KEY must be 32 bytes/],
     [{ PORT: '70000' }, /PORT must be an integer from 0 to 65535/],
   ])('names the variable when %j is wrong', (env, message) => {
-    expect(() => loadConfig(env)).toThrow(message);
+    expect(() => loadConfig(env, 'local')).toThrow(message);
   });
 
   it('stops on a malformed allow-list entry, naming the setting and the entry', () => {
     expect(() =>
-      loadConfig({ DATASYNC_TARGET_ALLOWLIST: 'api.example.com, https://ok.example:8443, ftp://x' }),
+      loadConfig({ DATASYNC_TARGET_ALLOWLIST: 'api.example.com, https://ok.example:8443, ftp://x' }, 'local'),
     ).toThrow(/DATASYNC_TARGET_ALLOWLIST .*"ftp:\/\/x"/);
     expect(
-      loadConfig({ DATASYNC_TARGET_ALLOWLIST: 'https://ok.example:8443,host:8080' }).targets.allowlist,
+      loadConfig({ DATASYNC_TARGET_ALLOWLIST: 'https://ok.example:8443,host:8080' }, 'local').targets
+        .allowlist,
     ).toEqual(['https://ok.example:8443', 'host:8080']);
   });
 
@@ -96,8 +97,10 @@ describe('loadConfig', () => {
   });
 
   it('stops when DATASYNC_API_KEY is set but empty, instead of running without a key', () => {
-    expect(() => loadConfig({ DATASYNC_API_KEY: '' })).toThrow(/DATASYNC_API_KEY is set but empty/);
-    expect(() => loadConfig({ DATASYNC_API_KEY: '  ' })).toThrow(/DATASYNC_API_KEY is set but empty/);
+    expect(() => loadConfig({ DATASYNC_API_KEY: '' }, 'local')).toThrow(/DATASYNC_API_KEY is set but empty/);
+    expect(() => loadConfig({ DATASYNC_API_KEY: '  ' }, 'local')).toThrow(
+      /DATASYNC_API_KEY is set but empty/,
+    );
     expect(loadConfig({}, 'local').local.apiKey).toBeUndefined();
   });
 
@@ -126,13 +129,15 @@ describe('loadConfig', () => {
     expect(config.local).toMatchObject({ allowedHosts: ['dev.box', 'dev.box:7071'], maxBufferedBytes: 1000 });
   });
   it('leaves room for properties and the error record on Azure: 192 KiB by default, 256 KiB locally', () => {
-    expect(loadConfig({}).limits.maxMessageBytes).toBe(256 * 1024);
-    const azure = loadConfig({
-      DATASYNC_MODE: 'azure',
-      ServiceBusConnection__fullyQualifiedNamespace: 'x.servicebus.windows.net',
-      DATASYNC_KEYVAULT_URL: 'https://x.vault.azure.net',
-      DATASYNC_ARCHIVE_ACCOUNT_URL: 'https://x.blob.core.windows.net',
-    });
+    expect(loadConfig({}, 'local').limits.maxMessageBytes).toBe(256 * 1024);
+    const azure = loadConfig(
+      {
+        ServiceBusConnection__fullyQualifiedNamespace: 'x.servicebus.windows.net',
+        DATASYNC_KEYVAULT_URL: 'https://x.vault.azure.net',
+        DATASYNC_ARCHIVE_ACCOUNT_URL: 'https://x.blob.core.windows.net',
+      },
+      'azure',
+    );
     expect(azure.limits.maxMessageBytes).toBe(192 * 1024);
   });
 });
