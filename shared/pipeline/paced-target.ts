@@ -22,7 +22,7 @@ export class PacedTarget implements Target {
       return response;
     } catch (error) {
       if (isTargetError(error) && (error.reason === 'timeout' || error.reason === 'network')) {
-        pacer.observe({ failed: error.reason, durationMs: Date.now() - started });
+        pacer.observe({ failed: error.reason });
       }
       throw error;
     }
