@@ -17,7 +17,7 @@ export class PacedTarget implements Target {
       pacer.observe({
         status: response.status,
         durationMs: Date.now() - started,
-        ...(response.retryAfterMs === undefined ? {} : { retryAfterMs: response.retryAfterMs }),
+        retryAfterMs: response.retryAfterMs,
       });
       return response;
     } catch (error) {
