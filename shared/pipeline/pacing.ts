@@ -110,7 +110,7 @@ export class OriginPacer {
         this.throttledUntil,
         now + Math.min(retryAfterMs, this.options.maxRetryAfterMs),
       );
-      // Says better than the status why calls are held back; an opening breaker says it better still.
+      // After the halving's `HTTP 429`: this says why calls are held back. A breaker opening now says more.
       this.reason = `Retry-After ${Math.ceil(retryAfterMs / 1000)} s`;
     }
     if (this.probing) this.reopen(now, true);
