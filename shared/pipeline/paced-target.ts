@@ -17,12 +17,12 @@ export class PacedTarget implements Target {
       pacer.observe({
         status: response.status,
         durationMs: Date.now() - started,
-        ...(response.retryAfterMs === undefined ? {} : { retryAfterMs: response.retryAfterMs }),
+        retryAfterMs: response.retryAfterMs,
       });
       return response;
     } catch (error) {
       if (isTargetError(error) && (error.reason === 'timeout' || error.reason === 'network')) {
-        pacer.observe({ failed: error.reason, durationMs: Date.now() - started });
+        pacer.observe({ failed: error.reason });
       }
       throw error;
     }

@@ -1,12 +1,8 @@
-/** What one target call showed about its target's health. */
-export interface CallObservation {
-  /** HTTP status, when the target answered. */
-  status?: number;
+/** What one target call showed about its target's health: its answer, or that none came. */
+export type CallObservation =
+  | { status: number; durationMs: number; retryAfterMs?: number }
   /** No answer: timed out, or the connection failed. */
-  failed?: 'timeout' | 'network';
-  durationMs: number;
-  retryAfterMs?: number;
-}
+  | { failed: 'timeout' | 'network' };
 
 export type OriginState = 'closed' | 'open' | 'halfOpen' | 'throttled';
 
@@ -99,29 +95,36 @@ export class OriginPacer {
 
   observe(call: CallObservation): void {
     const now = this.now();
-    if (call.retryAfterMs !== undefined && (call.status === 429 || call.status === 503)) {
+    if ('failed' in call) this.overloaded(now, call.failed);
+    else if (call.status === 429 || call.status >= 500) {
+      const honoured = call.status === 429 || call.status === 503;
+      this.overloaded(now, `HTTP ${call.status}`, honoured ? call.retryAfterMs : undefined);
+    } else this.answered(now, call.durationMs);
+  }
+
+  private overloaded(now: number, why: string, retryAfterMs?: number): void {
+    this.failuresInARow += 1;
+    this.decrease(now, why);
+    if (retryAfterMs !== undefined) {
       this.throttledUntil = Math.max(
         this.throttledUntil,
-        now + Math.min(call.retryAfterMs, this.options.maxRetryAfterMs),
+        now + Math.min(retryAfterMs, this.options.maxRetryAfterMs),
       );
-      this.reason = `Retry-After ${Math.ceil(call.retryAfterMs / 1000)} s`;
+      // After the halving's `HTTP 429`: this says why calls are held back. A breaker opening now says more.
+      this.reason = `Retry-After ${Math.ceil(retryAfterMs / 1000)} s`;
     }
-    if (isOverload(call)) {
-      this.failuresInARow += 1;
-      this.decrease(now, call.failed ?? `HTTP ${call.status}`);
-      if (this.openUntil > 0 && this.probing) this.reopen(now, true);
-      else if (this.failuresInARow >= this.options.breakerThreshold) this.reopen(now, false);
-      return;
-    }
+    if (this.probing) this.reopen(now, true);
+    else if (this.failuresInARow >= this.options.breakerThreshold) this.reopen(now, false);
+  }
+
+  private answered(now: number, durationMs: number): void {
     this.failuresInARow = 0;
     if (this.openUntil > 0) this.close();
-    if (call.status !== undefined && call.status < 500) {
-      this.bestLatencyMs = Math.min(this.bestLatencyMs, Math.max(1, call.durationMs));
-      if (call.durationMs > this.bestLatencyMs * LATENCY_TOLERANCE && call.durationMs > 50) {
-        this.decrease(now, `latency ${call.durationMs} ms`);
-      } else {
-        this.limitValue = Math.min(this.options.maxLimit, this.limitValue + 1 / this.limitValue);
-      }
+    this.bestLatencyMs = Math.min(this.bestLatencyMs, durationMs);
+    if (durationMs > this.bestLatencyMs * LATENCY_TOLERANCE && durationMs > 50) {
+      this.decrease(now, `latency ${durationMs} ms`);
+    } else {
+      this.limitValue = Math.min(this.options.maxLimit, this.limitValue + 1 / this.limitValue);
     }
   }
 
@@ -147,11 +150,6 @@ export class OriginPacer {
     this.limitValue = Math.max(this.limitValue, Math.min(this.options.initialLimit, this.options.maxLimit));
     this.reason = '';
   }
-}
-
-function isOverload(call: CallObservation): boolean {
-  if (call.failed) return true;
-  return call.status === 429 || (call.status !== undefined && call.status >= 500);
 }
 
 /** One pacer per target origin, created on first use. */

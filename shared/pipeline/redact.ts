@@ -12,7 +12,7 @@ const MIN_FORM_CHARS = 8;
  */
 export function redact(text: string, credentials: string | ReadonlyArray<string> | undefined): string {
   const given = (typeof credentials === 'string' ? [credentials] : (credentials ?? [])).filter(Boolean);
-  if (given.length === 0) return text;
+  // Longest first, so a form that contains another (of the same or another credential) is removed whole.
   const forms = [...new Set(given.flatMap(credentialForms))].sort((a, b) => b.length - a.length);
   let result = text;
   for (const form of forms) result = replaceAll(result, form);
@@ -33,10 +33,7 @@ function credentialForms(credential: string): string[] {
     forms.add(encodeURIComponent(secret).replace(/%20/g, '+'));
     for (const encoded of base64Forms(secret)) forms.add(encoded);
   }
-  // Longest first, so a form that contains another is removed whole.
-  return [...forms]
-    .filter((form) => form === credential || form.length >= MIN_FORM_CHARS)
-    .sort((a, b) => b.length - a.length);
+  return [...forms].filter((form) => form === credential || form.length >= MIN_FORM_CHARS);
 }
 
 /**
@@ -45,16 +42,14 @@ function credentialForms(credential: string): string[] {
  * depend on the neighbouring bytes.
  */
 function base64Forms(secret: string): string[] {
-  const bytes = Buffer.from(secret, 'utf8');
-  const forms: string[] = [];
-  for (const offset of [0, 1, 2]) {
+  const bytes = Buffer.from(secret);
+  return [0, 1, 2].flatMap((offset) => {
     const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
     const first = Math.ceil((offset * 8) / 6);
     const last = Math.floor(((offset + bytes.length) * 8) / 6);
     const run = encoded.slice(first, last);
-    forms.push(run, run.replace(/\+/g, '-').replace(/\//g, '_'));
-  }
-  return forms;
+    return [run, run.replace(/\+/g, '-').replace(/\//g, '_')];
+  });
 }
 
 function replaceAll(text: string, form: string): string {
