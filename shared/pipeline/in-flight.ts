@@ -25,10 +25,6 @@ export class InFlight {
     return this.origins.size;
   }
 
-  count(origin: string): number {
-    return this.perOrigin.get(origin) ?? 0;
-  }
-
   byOrigin(): ReadonlyMap<string, number> {
     return this.perOrigin;
   }
