@@ -1,5 +1,5 @@
 import { parseRetryRequest, type RetryRequest } from '../../shared/contract/retry-request';
-import { StreamNotFoundError } from '../../shared/pipeline/errors';
+import { StreamNotFoundError, ValidationError } from '../../shared/pipeline/errors';
 import { replay } from '../../shared/pipeline/replay';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
 import { envelope, retryRequest } from '../helpers/fixtures';
@@ -169,5 +169,47 @@ describe('replay', () => {
     await replay(pipeline.replayDeps, request({}));
     expect((arrived.second as number) - (arrived.first as number)).toBeGreaterThanOrEqual(150);
     expect((arrived.other as number) - (arrived.first as number)).toBeLessThan(150);
+  });
+
+  it('refuses to replay the alert stream, which holds alerts rather than sync messages', async () => {
+    await expect(
+      replay(pipeline.replayDeps, request({ streamOCIDToRetry: 'datasync-alerts' })),
+    ).rejects.toThrow(ValidationError);
+  });
+
+  it('on a dry run, answers how many messages would be replayed and sends none', async () => {
+    target.reply('/twice', { status: 503 });
+    await seedErrorStream(['/twice', '/a']);
+    // A replay routes /twice back to the stream: its first record is superseded, /a is delivered.
+    await replay(pipeline.replayDeps, request({ readAfterOffset: -1 }));
+    const callsBefore = target.calls.length;
+    const summary = await replay(pipeline.replayDeps, request({ readAfterOffset: -1, dryRun: true }));
+    expect(summary).toEqual({
+      lastReadOffset: 2n,
+      processedmessages: 0,
+      failedMessages: 0,
+      skippedMessages: 2,
+      replayableMessages: 1,
+      endOfStream: true,
+    });
+    expect(target.calls.length).toBe(callsBefore);
+  });
+
+  it('leaves a message the consumer has in hand to the consumer', async () => {
+    const [record] = await pipeline.seedFailures('datasync-error-503', [envelope(`${target.url}/busy`)]);
+    pipeline.replayDeps.inFlight.add(record?.body.id as string, target.url);
+    const summary = await replay(pipeline.replayDeps, request({ readAfterOffset: -1 }));
+    expect(summary).toMatchObject({ processedmessages: 0, skippedMessages: 1 });
+    expect(target.calls).toEqual([]);
+  });
+
+  it('with one delivery at a time, replays every message of a key in order', async () => {
+    await pipeline.seedFailures(
+      'datasync-error-503',
+      ['/first', '/second', '/third'].map((path) => envelope(`${target.url}${path}`, { streamKey: 'k' })),
+    );
+    const summary = await replay(pipeline.replayDeps, request({ readAfterOffset: -1 }), { concurrency: 1 });
+    expect(summary).toMatchObject({ processedmessages: 3 });
+    expect(target.calls.map((call) => call.path)).toEqual(['/first', '/second', '/third']);
   });
 });
