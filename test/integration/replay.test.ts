@@ -1,5 +1,6 @@
 import { parseRetryRequest, type RetryRequest } from '../../shared/contract/retry-request';
 import { StreamNotFoundError, ValidationError } from '../../shared/pipeline/errors';
+import type { StreamStore } from '../../shared/pipeline/ports';
 import { replay } from '../../shared/pipeline/replay';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
 import { envelope, retryRequest } from '../helpers/fixtures';
@@ -211,5 +212,54 @@ describe('replay', () => {
     const summary = await replay(pipeline.replayDeps, request({ readAfterOffset: -1 }), { concurrency: 1 });
     expect(summary).toMatchObject({ processedmessages: 3 });
     expect(target.calls.map((call) => call.path)).toEqual(['/first', '/second', '/third']);
+  });
+
+  it('calls each failing message once in a loop of calls until the end of the stream, though each failure is routed back to it', async () => {
+    target.reply('/down', { status: 503 });
+    await seedErrorStream(['/down', '/a', '/b']);
+    const summaries = [];
+    for (let call = 0; call < 10; call += 1) {
+      const summary = await replay(
+        pipeline.replayDeps,
+        request({ noOfMessagesToProcess: 1, readAfterOffset: undefined }),
+      );
+      summaries.push(summary);
+      if (summary.endOfStream) break;
+    }
+    expect(target.calls.map((call) => call.path)).toEqual(['/down', '/a', '/b']);
+    expect(summaries.map((summary) => summary.endOfStream)).toEqual([false, false, true]);
+    expect(await pipeline.all('datasync-error-503')).toHaveLength(4);
+  });
+
+  it('begins a new pass when called from another offset than where the last one stopped, taking the records routed back meanwhile', async () => {
+    target.reply('/down', { status: 503 });
+    await seedErrorStream(['/down', '/a']);
+    await replay(pipeline.replayDeps, request({ noOfMessagesToProcess: 1, readAfterOffset: -1 }));
+    target.reply('/down', { status: 200 });
+    const summary = await replay(
+      pipeline.replayDeps,
+      request({ noOfMessagesToProcess: 10, readAfterOffset: -1 }),
+    );
+    expect(summary).toMatchObject({ lastReadOffset: 2n, processedmessages: 2, endOfStream: true });
+    expect(target.calls.map((call) => call.path)).toEqual(['/down', '/a', '/down']);
+  });
+
+  it('on a stream that cannot tell its last offset, a pass covers the records enqueued before it began, not those routed back', async () => {
+    target.reply('/down', { status: 503 });
+    await seedErrorStream(['/down', '/a']);
+    // Enqueue times have millisecond resolution: let the pass begin in a later millisecond.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const stream = Object.assign(Object.create(pipeline.replayDeps.stream) as StreamStore, {
+      lastOffset: undefined,
+    });
+    const deps = { ...pipeline.replayDeps, stream };
+    const summaries = [];
+    for (let call = 0; call < 10; call += 1) {
+      const summary = await replay(deps, request({ noOfMessagesToProcess: 1, readAfterOffset: undefined }));
+      summaries.push(summary);
+      if (summary.endOfStream) break;
+    }
+    expect(target.calls.map((call) => call.path)).toEqual(['/down', '/a']);
+    expect(summaries.map((summary) => summary.endOfStream)).toEqual([false, true]);
   });
 });
