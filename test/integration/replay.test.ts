@@ -1,7 +1,8 @@
 import { parseRetryRequest, type RetryRequest } from '../../shared/contract/retry-request';
-import { StreamNotFoundError, ValidationError } from '../../shared/pipeline/errors';
+import { StorageError, StreamNotFoundError, ValidationError } from '../../shared/pipeline/errors';
+import type { AttemptRecord, MessageStates } from '../../shared/pipeline/message-states';
 import type { StreamStore } from '../../shared/pipeline/ports';
-import { replay } from '../../shared/pipeline/replay';
+import { replay, ReplayInterruptedError } from '../../shared/pipeline/replay';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
 import { envelope, retryRequest } from '../helpers/fixtures';
 import { TargetServer } from '../helpers/target-server';
@@ -27,7 +28,7 @@ describe('replay', () => {
 
   /** Five failed messages on the 503 stream: /ok/0../ok/4 now healthy, except /down/*. */
   async function seedErrorStream(paths: string[]) {
-    await pipeline.seedFailures(
+    return pipeline.seedFailures(
       'datasync-error-503',
       paths.map((path) => envelope(`${target.url}${path}`)),
     );
@@ -261,5 +262,43 @@ describe('replay', () => {
     }
     expect(target.calls.map((call) => call.path)).toEqual(['/down', '/a']);
     expect(summaries.map((summary) => summary.endOfStream)).toEqual([false, true]);
+  });
+
+  it('stops when an outcome cannot be made durable, answering and saving the position reached', async () => {
+    const [, lost] = await seedErrorStream(['/a', '/b']);
+    const states = pipeline.replayDeps.states;
+    const failing = Object.assign(Object.create(states) as MessageStates, {
+      record: (attempt: AttemptRecord) =>
+        attempt.id === lost?.body.id
+          ? Promise.reject(new StorageError('full', 'disk full'))
+          : states.record(attempt),
+    });
+    const error = await replay(
+      { ...pipeline.replayDeps, states: failing },
+      request({ readAfterOffset: -1 }),
+    ).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ReplayInterruptedError);
+    expect(error).toMatchObject({
+      name: 'ReplayInterruptedError',
+      message: expect.stringContaining('could not be made durable'),
+      cause: expect.anything(),
+      summary: {
+        lastReadOffset: 0n,
+        processedmessages: 1,
+        failedMessages: 0,
+        skippedMessages: 0,
+        endOfStream: false,
+      },
+    });
+    expect(pipeline.log.events('replay.interrupted').map((line) => line.fields)).toEqual([
+      { stream: 'datasync-error-503', offset: '1' },
+    ]);
+    await expect(states.replayPass('datasync-error-503')).resolves.toMatchObject({
+      position: 0n,
+      ended: false,
+    });
   });
 });
