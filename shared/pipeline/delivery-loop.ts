@@ -103,7 +103,7 @@ export class DeliveryLoop {
       } catch (error) {
         this.options.log.error('consumer.read_failed', { error: String(error) });
       }
-      if (started === 0 && !this.woken && this.running) await this.sleep();
+      if (started === 0 && !this.woken) await this.sleep();
     }
   }
 

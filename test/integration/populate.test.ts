@@ -1,11 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PayloadTooLargeError, ValidationError } from '../../shared/pipeline/errors';
-import { parseJsonBody } from '../../shared/contract/envelope-codec';
+import { STORED_CONNECTION_PREFIX } from '../../shared/contract/connection';
+import {
+  IdempotencyConflictError,
+  PayloadTooLargeError,
+  SecretUnreadableError,
+  ValidationError,
+} from '../../shared/pipeline/errors';
+import type { Envelope } from '../../shared/contract/envelope';
+import { encodeEnvelope, parseJsonBody } from '../../shared/contract/envelope-codec';
 import { populate } from '../../shared/pipeline/populate';
+import type { SecretStore } from '../../shared/pipeline/ports';
 import { CachedSecretStore } from '../../shared/pipeline/secret-cache';
 import { EmbeddedPipeline } from '../helpers/embedded-pipeline';
-import { syncRequest } from '../helpers/fixtures';
+import { keyless, syncRequest } from '../helpers/fixtures';
 
 describe('populate', () => {
   let pipeline: EmbeddedPipeline;
@@ -199,6 +207,9 @@ describe('populate', () => {
     expect(await problemsOf(populate(pipeline.populateDeps, { body, authorization: '' }))).toEqual([
       'headers.authorization: is empty; send the credential, or leave the header out to use the one stored',
     ]);
+    expect(await problemsOf(populate(pipeline.populateDeps, { body, authorization: ' \t ' }))).toEqual([
+      'headers.authorization: is empty; send the credential, or leave the header out to use the one stored',
+    ]);
     await expect(pipeline.secrets.get('789')).resolves.toMatchObject({ value: 'Bearer kept-token-1' });
   });
 
@@ -224,5 +235,124 @@ describe('populate', () => {
       .get() as string;
     expect(Buffer.byteLength(row)).toBeLessThanOrEqual(256 * 1024);
     expect(row).toContain(`[${numbers}]`);
+  });
+
+  it('answers a repeated Idempotency-Key with the first answer, enqueueing and counting nothing more; another body is a conflict', async () => {
+    const key = 'batch-2026-11-23-0001';
+    const body = [syncRequest('https://a.example/x'), syncRequest('https://a.example/y')];
+    const first = await populate(pipeline.populateDeps, {
+      body,
+      authorization: 'Bearer t',
+      idempotencyKey: key,
+    });
+    const repeat = await populate(pipeline.populateDeps, {
+      body,
+      authorization: 'Bearer t',
+      idempotencyKey: key,
+    });
+    expect(first).toEqual({ appended: [expect.anything(), expect.anything()], repeated: false });
+    expect(repeat).toEqual({ appended: first.appended, repeated: true });
+    expect(await pipeline.all('datasync')).toHaveLength(2);
+    expect(pipeline.log.events('sync.accepted').map((line) => line.fields)).toEqual([
+      { stream: 'datasync', count: 2 },
+    ]);
+    await expect(
+      populate(pipeline.populateDeps, { body: body.slice(0, 1), idempotencyKey: key }),
+    ).rejects.toBeInstanceOf(IdempotencyConflictError);
+  });
+
+  it('appends the same message ids again when a request is repeated after its Idempotency-Key could not be remembered', async () => {
+    const key = 'batch-2026-11-23-0002';
+    const body = [syncRequest('https://a.example/x'), syncRequest('https://a.example/y')];
+    const states = pipeline.populateDeps.states;
+    const forgetful = {
+      ...pipeline.populateDeps,
+      states: {
+        findIngest: (ingestKey: string) => states.findIngest(ingestKey),
+        rememberIngest: () => Promise.reject(new Error('disk full')),
+      },
+    };
+    await expect(
+      populate(forgetful, { body, authorization: 'Bearer t', idempotencyKey: key }),
+    ).rejects.toThrow('disk full');
+    const lost = (await pipeline.all('datasync')).map((record) => record.body.id);
+    const { appended } = await populate(pipeline.populateDeps, { body, idempotencyKey: key });
+    expect(appended.map((item) => item.id)).toEqual(lost);
+  });
+
+  it('gives every message of a request without an Idempotency-Key its own id', async () => {
+    const body = [syncRequest('https://a.example/x'), syncRequest('https://a.example/x')];
+    await populate(pipeline.populateDeps, { body, authorization: 'Bearer t' });
+    await populate(pipeline.populateDeps, { body });
+    const ids = (await pipeline.all('datasync')).map((record) => record.body.id);
+    expect(new Set(ids).size).toBe(4);
+  });
+
+  it('takes an Idempotency-Key of 1 to 255 visible ASCII characters', async () => {
+    const body = syncRequest('https://a.example/x', { vaultSecretName: undefined });
+    for (const key of ['k', '!~', 'x'.repeat(255)]) {
+      await expect(populate(pipeline.populateDeps, { body, idempotencyKey: key })).resolves.toMatchObject({
+        repeated: false,
+      });
+    }
+  });
+
+  it.each([
+    ['empty', ''],
+    ['longer than 255 characters', 'x'.repeat(256)],
+    ['with a space', 'batch 1'],
+    ['starting with a non-ASCII character', 'ébatch-1'],
+    ['ending with a non-ASCII character', 'batch-1é'],
+  ])('refuses an Idempotency-Key %s, enqueueing nothing', async (_what, key) => {
+    const body = syncRequest('https://a.example/x', { vaultSecretName: undefined });
+    expect(await problemsOf(populate(pipeline.populateDeps, { body, idempotencyKey: key }))).toEqual([
+      'headers.idempotency-key: must be 1-255 visible ASCII characters',
+    ]);
+    await expect(pipeline.stream.exists('datasync')).resolves.toBe(false);
+  });
+
+  it('stores a message without a streamKey unkeyed, so it waits for no other message', async () => {
+    const { streamMessage } = keyless('https://a.example/x');
+    await populate(pipeline.populateDeps, { body: { streamMessage } });
+    const [record] = await pipeline.all('datasync');
+    expect(record?.body.streamKey).toBe('');
+  });
+
+  it('takes a batch of exactly the batch limit and a message of exactly the size limit', async () => {
+    const body = [keyless('https://a.example/x'), keyless('https://a.example/y')];
+    await populate(pipeline.populateDeps, { body: body.slice(0, 1) });
+    const [stored] = await pipeline.all('datasync');
+    const bytes = Buffer.byteLength(encodeEnvelope(stored?.body as Envelope));
+    const limits = { ...pipeline.populateDeps.limits, maxBatch: 2, maxMessageBytes: bytes };
+    const atLimit = { ...pipeline.populateDeps, limits };
+    await expect(populate(atLimit, { body })).resolves.toMatchObject({ appended: [{}, {}] });
+    const overLimit = { ...atLimit, limits: { ...limits, maxMessageBytes: bytes - 1 } };
+    await expect(populate(overLimit, { body: body[0] })).rejects.toMatchObject({
+      problems: [`message is ${bytes} bytes stored; the limit is ${bytes - 1}`],
+    });
+  });
+
+  it('refuses an Authorization header that holds a stored connection rather than a credential', async () => {
+    const problems = await problemsOf(
+      populate(pipeline.populateDeps, {
+        body: syncRequest('https://a.example/x'),
+        authorization: `${STORED_CONNECTION_PREFIX}{"auth":{"type":"header"}}`,
+      }),
+    );
+    expect(problems).toEqual(['headers.authorization: is not a credential a target accepts']);
+  });
+
+  it('refuses a secret name whose stored credential cannot be decrypted, asking for it again', async () => {
+    const secrets: SecretStore = {
+      get: (name) => Promise.reject(new SecretUnreadableError(name)),
+      put: () => Promise.reject(new Error('not expected')),
+      delete: () => Promise.reject(new Error('not expected')),
+    };
+    const problems = await problemsOf(
+      populate({ ...pipeline.populateDeps, secrets }, { body: syncRequest('https://a.example/x') }),
+    );
+    expect(problems).toEqual([
+      'streamMessage.vaultSecretName: the credential stored under "789" cannot be decrypted; send it again in the Authorization header',
+    ]);
   });
 });

@@ -47,6 +47,17 @@ describe('replay within a wall-clock budget', () => {
       endOfStream: false,
     });
     expect(target.calls.map((call) => call.path)).toEqual(['/a', '/b']);
+    expect(pipeline.log.events('replay.done').map((line) => line.fields)).toEqual([
+      {
+        stream: 'datasync-error-503',
+        lastReadOffset: '1',
+        processed: 2,
+        failed: 0,
+        skipped: 0,
+        endOfStream: false,
+        stoppedBy: 'budget',
+      },
+    ]);
 
     const second = await replay(
       pipeline.replayDeps,
