@@ -155,7 +155,10 @@ export class SqliteStream implements StreamStore {
   }
 
   async exists(stream: string): Promise<boolean> {
-    return (await this.lastOffset(stream)) !== undefined;
+    const last = translatingLocalErrors(`read the end of stream "${stream}"`, () =>
+      this.statements.lastOffset.get(stream),
+    );
+    return last !== undefined;
   }
 
   summaries(): StreamSummary[] {
