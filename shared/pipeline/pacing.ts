@@ -129,8 +129,10 @@ export class OriginPacer {
   }
 
   private decrease(now: number, why: string): void {
-    // One halving per round trip: the calls already in flight report the same trouble.
-    if (now - this.lastDecrease < Math.max(this.bestLatencyMs, 10)) return;
+    // One halving per round trip: the calls already in flight report the same trouble. Before any
+    // answer there is no round trip to go by, and a target failing from the start must still slow us.
+    const roundTripMs = Number.isFinite(this.bestLatencyMs) ? this.bestLatencyMs : 0;
+    if (now - this.lastDecrease < Math.max(roundTripMs, 10)) return;
     this.lastDecrease = now;
     this.limitValue = Math.max(1, this.limitValue / 2);
     this.reason = why;

@@ -26,6 +26,18 @@ describe('OriginPacer', () => {
     expect(pacer.capacity()).toBe(32);
   });
 
+  it('halves for a target that fails before it ever answered, at most once per 10 ms', () => {
+    pacer = new OriginPacer({ ...options, breakerThreshold: 10 }, () => now);
+    pacer.observe({ failed: 'timeout' });
+    expect(pacer.limit).toBe(4);
+    now += 9;
+    pacer.observe({ failed: 'network' });
+    expect(pacer.limit).toBe(4);
+    now += 1;
+    pacer.observe({ status: 503, durationMs: 10 });
+    expect(pacer.limit).toBe(2);
+  });
+
   it('halves on a 503, a timeout or a latency blow-up, once per round trip', () => {
     pacer = new OriginPacer({ ...options, breakerThreshold: 10 }, () => now);
     for (let i = 0; i < 200; i++) ok();
