@@ -89,4 +89,25 @@ describe('replay within a wall-clock budget', () => {
     });
     expect(target.calls).toEqual([]);
   });
+
+  it('counts a delivery made past the first record not started, but answers lastReadOffset before that record', async () => {
+    await pipeline.seedFailures('datasync-error-503', [
+      envelope(`${target.url}/a`, { streamKey: 'k' }),
+      envelope(`${target.url}/b`, { streamKey: 'k' }),
+      envelope(`${target.url}/c`),
+    ]);
+    // /a and /c start at once; /b waits for /a, and the budget is spent by then.
+    const summary = await replay(pipeline.replayDeps, request({ readAfterOffset: -1 }), {
+      budgetMs: 15,
+      clock,
+    });
+    expect(summary).toEqual({
+      lastReadOffset: 0n,
+      processedmessages: 2,
+      failedMessages: 0,
+      skippedMessages: 0,
+      endOfStream: false,
+    });
+    expect(target.calls.map((call) => call.path).sort()).toEqual(['/a', '/c']);
+  });
 });
