@@ -116,14 +116,15 @@ describe('errorAnswer: one mapping from storage codes to HTTP answers', () => {
     });
   });
 
+  const summary = {
+    lastReadOffset: 4n,
+    processedmessages: 1,
+    failedMessages: 0,
+    skippedMessages: 0,
+    endOfStream: false,
+  };
+
   it('answers a replay stopped by something other than storage 500, with its summary', () => {
-    const summary = {
-      lastReadOffset: 4n,
-      processedmessages: 1,
-      failedMessages: 0,
-      skippedMessages: 0,
-      endOfStream: false,
-    };
     const stopped = new ReplayInterruptedError(summary, { cause: new TypeError('bug') });
     expect(errorAnswer(stopped, new RecordingLogger())).toEqual({
       status: 500,
@@ -136,13 +137,6 @@ describe('errorAnswer: one mapping from storage codes to HTTP answers', () => {
   });
 
   it('answers a replay stopped by a record too large for its error stream 503, not 413', () => {
-    const summary = {
-      lastReadOffset: 4n,
-      processedmessages: 1,
-      failedMessages: 0,
-      skippedMessages: 0,
-      endOfStream: false,
-    };
     const stopped = new ReplayInterruptedError(summary, { cause: new StorageError('tooLarge', 'too big') });
     expect(errorAnswer(stopped, new RecordingLogger())).toMatchObject({
       status: 503,
