@@ -86,14 +86,14 @@ export async function dispatch(
   const base = { attempt, at: new Date().toISOString(), durationMs };
   if (result.delivered) {
     deps.log.info('sync.delivered', { id: envelope.id, origin, status: result.status, attempt, durationMs });
-    await recordOrPark(deps, source, attempt, origin, {
+    const parked = await recordOrPark(deps, source, attempt, origin, {
       id: envelope.id,
       streamKey: envelope.streamKey,
       attempt: { ...base, outcome: 'delivered', status: result.status },
       next: { state: 'delivered' },
       holdKey: false,
     });
-    return { kind: 'delivered', status: result.status };
+    return parked ?? { kind: 'delivered', status: result.status };
   }
   const { delivered, ...failure } = result;
   const exhausted = attempt >= deps.maxAttempts;
@@ -188,13 +188,14 @@ async function scheduleRetry(
   const at = new Date(Date.now() + retryDelayMs(deps.retry, retry, failure.retryAfterMs));
   const record = failureRecord(source, failure, 'autoRetry');
   const envelope: Envelope = { ...source.body, attempt: base.attempt, autoRetries: retry, failure: record };
-  await recordOrPark(deps, source, base.attempt, origin, {
+  const parked = await recordOrPark(deps, source, base.attempt, origin, {
     id: envelope.id,
     streamKey: envelope.streamKey,
     attempt: { ...attemptBase, outcome: 'retryScheduled', ...attemptFacts(failure) },
     next: { state: 'retryScheduled', retryAt: at, envelope },
     holdKey: holdsKey(deps, envelope),
   });
+  if (parked) return parked;
   deps.log.warn('sync.retry_scheduled', {
     id: envelope.id,
     origin,
@@ -264,16 +265,19 @@ async function routeFailure(
   };
 }
 
-/** Records an attempt, retrying storage failures; parks the message when they last too long. */
+/**
+ * Records an attempt, retrying storage failures. When they last too long the message is parked, and
+ * that outcome is returned: the caller answers it instead of the one it could not record.
+ */
 async function recordOrPark(
   deps: DispatchDeps,
   source: Source,
   attempt: number,
   origin: string,
   entry: AttemptRecord,
-): Promise<void> {
+): Promise<Outcome | undefined> {
   const recorded = await durably(deps.durability, deps.log, entry.id, () => deps.states.record(entry));
-  if (!recorded) await parkForStorage(deps, source, attempt, origin);
+  return recorded ? undefined : parkForStorage(deps, source, attempt, origin);
 }
 
 /**
