@@ -65,8 +65,9 @@ export class OriginPacer {
   get state(): OriginState {
     const now = this.now();
     if (this.openUntil > now) return 'open';
-    if (this.openUntil > 0) return 'halfOpen';
+    // A Retry-After that outlasts the open period holds the probe back too.
     if (this.throttledUntil > now) return 'throttled';
+    if (this.openUntil > 0) return 'halfOpen';
     return 'closed';
   }
 

@@ -82,6 +82,21 @@ describe('OriginPacer', () => {
     expect(pacer.capacity()).toBe(8);
   });
 
+  it('sends the probe only once a Retry-After longer than the open period has passed', () => {
+    for (let i = 0; i < 3; i++) {
+      now += 50;
+      pacer.observe({ status: 429, durationMs: 5, retryAfterMs: 3000 });
+    }
+    now += 1000;
+    expect(pacer.state).toBe('throttled');
+    expect(pacer.capacity()).toBe(0);
+    now += 1999;
+    expect(pacer.capacity()).toBe(0);
+    now += 1;
+    expect(pacer.state).toBe('halfOpen');
+    expect(pacer.capacity()).toBe(1);
+  });
+
   it('opens again for twice as long when the probe fails', () => {
     for (let i = 0; i < 3; i++) {
       now += 50;
