@@ -3,9 +3,10 @@
  * that run in-process. Left out: e2e (child processes, which Stryker's coverage cannot see), infra, the
  * layer-rule test (ESLint, no pipeline code) and the Azurite-backed tests (adapter behaviour, a server per file).
  * Transpile only: `npm run typecheck` checks types, and skipping it halves the CPU time of a test run.
- * The source folders are roots too: Stryker asks Jest for the tests related to a mutated file, and Jest only
- * follows imports through files under its roots, so without them a test reaching sync-request.ts through
- * shared/api was not "related" and the mutant ran no test at all.
+ * The source folders and the test helpers are roots too: Stryker asks Jest for the tests related to a mutated
+ * file, and Jest only follows imports through files under its roots. Without shared/ a test reaching
+ * sync-request.ts through shared/api was not "related"; without test/helpers a test reaching oauth-tokens.ts
+ * through the embedded pipeline was not either, and the mutant ran no test at all.
  * @type {import('jest').Config}
  */
 module.exports = {
@@ -13,6 +14,7 @@ module.exports = {
   roots: [
     '<rootDir>/test/unit',
     '<rootDir>/test/integration',
+    '<rootDir>/test/helpers',
     '<rootDir>/shared',
     '<rootDir>/functions',
     '<rootDir>/cli',

@@ -443,35 +443,32 @@ describe('dispatch', () => {
   it.each([
     ['delivery', 200, 'delivered'],
     ['scheduled retry', 503, 'retryScheduled'],
-  ])(
-    'answers the parked outcome, not the %s it could not record',
-    async (_name, status, unrecorded) => {
-      target.reply('/x', { status });
-      const source = await ingestAndRead(keyless(`${target.url}/x`));
-      const record = pipeline.states.record.bind(pipeline.states);
-      const states = replacing(pipeline.states, {
-        record: async (entry: AttemptRecord) => {
-          if (entry.attempt.outcome === unrecorded) throw new Error('disk I/O error');
-          return record(entry);
-        },
-      });
-      const deps = {
-        ...pipeline.consumerDeps,
-        states,
-        retry: { ...pipeline.consumerDeps.retry, autoRetries: 1 },
-        durability: { firstDelayMs: 1, boundMs: 0 },
-      };
-      const outcome = await dispatch(deps, source);
-      expect(outcome).toMatchObject({
-        kind: 'routed',
-        stream: 'datasync',
-        failure: { reason: 'storageFailure' },
-        unrecoverable: true,
-      });
-      expect((await pipeline.states.history(source.body.id))?.state).toBe('parked');
-      expect(pipeline.log.events('sync.retry_scheduled')).toEqual([]);
-    },
-  );
+  ])('answers the parked outcome, not the %s it could not record', async (_name, status, unrecorded) => {
+    target.reply('/x', { status });
+    const source = await ingestAndRead(keyless(`${target.url}/x`));
+    const record = pipeline.states.record.bind(pipeline.states);
+    const states = replacing(pipeline.states, {
+      record: async (entry: AttemptRecord) => {
+        if (entry.attempt.outcome === unrecorded) throw new Error('disk I/O error');
+        return record(entry);
+      },
+    });
+    const deps = {
+      ...pipeline.consumerDeps,
+      states,
+      retry: { ...pipeline.consumerDeps.retry, autoRetries: 1 },
+      durability: { firstDelayMs: 1, boundMs: 0 },
+    };
+    const outcome = await dispatch(deps, source);
+    expect(outcome).toMatchObject({
+      kind: 'routed',
+      stream: 'datasync',
+      failure: { reason: 'storageFailure' },
+      unrecoverable: true,
+    });
+    expect((await pipeline.states.history(source.body.id))?.state).toBe('parked');
+    expect(pipeline.log.events('sync.retry_scheduled')).toEqual([]);
+  });
 
   it('throws when not even a parked outcome can be recorded, after calling the target once', async () => {
     target.reply('/missing', { status: 404 });
