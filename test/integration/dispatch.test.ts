@@ -10,6 +10,12 @@ import { envelope, keyless, syncRequest } from '../helpers/fixtures';
 import { TargetServer } from '../helpers/target-server';
 
 /** `port` with some methods replaced, its others still answering. */
+/** True for the first call only. */
+function firstCall(): () => boolean {
+  let calls = 0;
+  return () => calls++ === 0;
+}
+
 function replacing<T extends object>(port: T, methods: Partial<T>): T {
   return Object.assign(Object.create(port) as T, methods);
 }
@@ -26,6 +32,17 @@ describe('dispatch', () => {
     pipeline.close();
     await target.stop();
   });
+
+  /** The pipeline's message states, whose `record` throws `message` for the entries `fails` picks. */
+  function statesFailingWhen(fails: (entry: AttemptRecord) => boolean, message: string) {
+    const record = pipeline.states.record.bind(pipeline.states);
+    return replacing(pipeline.states, {
+      record: async (entry: AttemptRecord) => {
+        if (fails(entry)) throw new Error(message);
+        return record(entry);
+      },
+    });
+  }
 
   async function ingestAndRead(body: unknown, authorization?: string): Promise<Source> {
     await populate(pipeline.populateDeps, { body, authorization });
@@ -367,14 +384,7 @@ describe('dispatch', () => {
   it('writes the error record once when recording the outcome needed a second try', async () => {
     target.reply('/missing', { status: 404 });
     const source = await ingestAndRead(keyless(`${target.url}/missing`));
-    const record = pipeline.states.record.bind(pipeline.states);
-    let failures = 1;
-    const states = replacing(pipeline.states, {
-      record: async (entry: AttemptRecord) => {
-        if (failures-- > 0) throw new Error('database is locked');
-        return record(entry);
-      },
-    });
+    const states = statesFailingWhen(firstCall(), 'database is locked');
     await dispatch({ ...pipeline.consumerDeps, states }, source);
     expect(await pipeline.all('datasync-error-404')).toHaveLength(1);
     expect((await pipeline.states.history(source.body.id))?.state).toBe('failed');
@@ -383,14 +393,7 @@ describe('dispatch', () => {
   it('parks a message where it is, says why and alerts, when its outcome cannot be recorded within the bound', async () => {
     target.reply('/missing', { status: 404 });
     const source = await ingestAndRead(keyless(`${target.url}/missing`));
-    const record = pipeline.states.record.bind(pipeline.states);
-    let failures = 1;
-    const states = replacing(pipeline.states, {
-      record: async (entry: AttemptRecord) => {
-        if (failures-- > 0) throw new Error('disk I/O error');
-        return record(entry);
-      },
-    });
+    const states = statesFailingWhen(firstCall(), 'disk I/O error');
     // A bound of 0: the first failed write already outlasts it.
     const deps = { ...pipeline.consumerDeps, states, durability: { firstDelayMs: 1, boundMs: 0 } };
     const outcome = await dispatch(deps, source);
@@ -446,13 +449,7 @@ describe('dispatch', () => {
   ])('answers the parked outcome, not the %s it could not record', async (_name, status, unrecorded) => {
     target.reply('/x', { status });
     const source = await ingestAndRead(keyless(`${target.url}/x`));
-    const record = pipeline.states.record.bind(pipeline.states);
-    const states = replacing(pipeline.states, {
-      record: async (entry: AttemptRecord) => {
-        if (entry.attempt.outcome === unrecorded) throw new Error('disk I/O error');
-        return record(entry);
-      },
-    });
+    const states = statesFailingWhen((entry) => entry.attempt.outcome === unrecorded, 'disk I/O error');
     const deps = {
       ...pipeline.consumerDeps,
       states,
