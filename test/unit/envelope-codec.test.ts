@@ -1,5 +1,6 @@
 import {
   decodeEnvelope,
+  decodeJson,
   encodeEnvelope,
   encodeJson,
   JsonBodyError,
@@ -48,5 +49,20 @@ describe('envelope codec', () => {
 
   it('names malformed JSON', () => {
     expect(() => parseJsonBody(body('{"a":'))).toThrow(/^body is not valid JSON/);
+  });
+
+  it.each([
+    ['a number past 2^64', '{"a":12345678901234567890}'],
+    ['a decimal with a trailing zero', '{"a":-0.50}'],
+    ['a number that ends the text', '1.0'],
+    ['a number after a string holding an escaped quote', '{"s":"x\\"","n":1.0}'],
+    ['a number after a string holding an escaped backslash', '{"s":"x\\\\","n":1.0}'],
+    ['a number inside an array', '[1,2.50,3]'],
+  ])('reads stored text with %s back to the same text', (_, text) => {
+    expect(encodeJson(decodeJson(text))).toBe(text);
+  });
+
+  it('reads plain numbers in stored text as numbers', () => {
+    expect(decodeJson('{"n":-12,"f":3.5,"s":"1.0","a":[0]}')).toEqual({ n: -12, f: 3.5, s: '1.0', a: [0] });
   });
 });
