@@ -12,51 +12,60 @@ import { RecordingLogger } from '../helpers/recording-logger';
 const errno = (code: string) => Object.assign(new Error(`${code}: failed`), { code });
 
 describe('storage errors: each adapter translates its own into one closed set of codes', () => {
-  it.each<[unknown, StorageErrorCode]>([
-    [new RestError('slow down', { statusCode: 429 }), 'throttled'],
-    [new RestError('busy', { statusCode: 503 }), 'throttled'],
-    [new RestError('no role', { statusCode: 403 }), 'denied'],
-    [new RestError('no token', { statusCode: 401 }), 'denied'],
-    [new RestError('no such table', { statusCode: 404 }), 'missing'],
-    [new RestError('entity too large', { statusCode: 413 }), 'tooLarge'],
-    [new RestError('oops', { statusCode: 500 }), 'unavailable'],
-    [new RestError('socket hang up', { code: 'ECONNRESET' }), 'unavailable'],
-    [new ServiceBusError('busy', 'ServiceBusy'), 'throttled'],
-    [new ServiceBusError('quota', 'QuotaExceeded'), 'full'],
-    [new ServiceBusError('too big', 'MessageSizeExceeded'), 'tooLarge'],
-    [new ServiceBusError('gone', 'MessagingEntityNotFound'), 'missing'],
-    [new ServiceBusError('timeout', 'ServiceTimeout'), 'unavailable'],
-    [new ServiceBusError('no Send claim', 'UnauthorizedAccess'), 'denied'],
-    [new ServiceBusError('disabled', 'MessagingEntityDisabled'), 'missing'],
-    [new CredentialUnavailableError('no managed identity here'), 'denied'],
-    [new AuthenticationError(400, { error: 'invalid_client', error_description: 'bad secret' }), 'denied'],
-    [
-      new AuthenticationError(503, { error: 'temporarily_unavailable', error_description: 'later' }),
-      'unavailable',
-    ],
-    [new Error('anything else'), 'unavailable'],
-  ])('Azure: %s is %s', (error, code) => {
+  it.each<{ error: Error; code: StorageErrorCode }>([
+    { error: new RestError('slow down', { statusCode: 429 }), code: 'throttled' },
+    { error: new RestError('busy', { statusCode: 503 }), code: 'throttled' },
+    { error: new RestError('no role', { statusCode: 403 }), code: 'denied' },
+    { error: new RestError('no token', { statusCode: 401 }), code: 'denied' },
+    { error: new RestError('no such table', { statusCode: 404 }), code: 'missing' },
+    { error: new RestError('entity too large', { statusCode: 413 }), code: 'tooLarge' },
+    { error: new RestError('oops', { statusCode: 500 }), code: 'unavailable' },
+    { error: new RestError('socket hang up', { code: 'ECONNRESET' }), code: 'unavailable' },
+    { error: new ServiceBusError('busy', 'ServiceBusy'), code: 'throttled' },
+    { error: new ServiceBusError('quota', 'QuotaExceeded'), code: 'full' },
+    { error: new ServiceBusError('too big', 'MessageSizeExceeded'), code: 'tooLarge' },
+    { error: new ServiceBusError('gone', 'MessagingEntityNotFound'), code: 'missing' },
+    { error: new ServiceBusError('timeout', 'ServiceTimeout'), code: 'unavailable' },
+    { error: new ServiceBusError('no Send claim', 'UnauthorizedAccess'), code: 'denied' },
+    { error: new ServiceBusError('disabled', 'MessagingEntityDisabled'), code: 'missing' },
+    { error: new CredentialUnavailableError('no managed identity here'), code: 'denied' },
+    {
+      error: new AuthenticationError(400, { error: 'invalid_client', error_description: 'bad secret' }),
+      code: 'denied',
+    },
+    {
+      error: new AuthenticationError(503, { error: 'temporarily_unavailable', error_description: 'later' }),
+      code: 'unavailable',
+    },
+    { error: new Error('anything else'), code: 'unavailable' },
+  ])('Azure: $error.name "$error.message" is $code', ({ error, code }) => {
     const translated = azureStorageError('send', error);
     expect(translated).toBeInstanceOf(StorageError);
     expect(translated.code).toBe(code);
-    expect(translated.message).toBe(`could not send: ${(error as Error).message}`);
+    expect(translated.message).toBe(`could not send: ${error.message}`);
     expect(translated.cause).toBe(error);
   });
 
-  it.each<[unknown, StorageErrorCode]>([
-    [new Database.SqliteError('database or disk is full', 'SQLITE_FULL'), 'full'],
-    [new Database.SqliteError('attempt to write a readonly database', 'SQLITE_READONLY'), 'denied'],
-    [new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE'), 'unavailable'],
-    [new Database.SqliteError('database disk image is malformed', 'SQLITE_CORRUPT'), 'corrupt'],
-    [new Database.SqliteError('file is not a database', 'SQLITE_NOTADB'), 'corrupt'],
-    [new Database.SqliteError('string or blob too big', 'SQLITE_TOOBIG'), 'tooLarge'],
-    [new Database.SqliteError('database is locked', 'SQLITE_BUSY'), 'unavailable'],
-    [errno('ENOSPC'), 'full'],
-    [errno('EACCES'), 'denied'],
-    [errno('EROFS'), 'denied'],
-    [errno('ENOENT'), 'missing'],
-    [errno('EIO'), 'unavailable'],
-  ])('local: %s is %s', (error, code) => {
+  it.each<{ error: Error; code: StorageErrorCode }>([
+    { error: new Database.SqliteError('database or disk is full', 'SQLITE_FULL'), code: 'full' },
+    {
+      error: new Database.SqliteError('attempt to write a readonly database', 'SQLITE_READONLY'),
+      code: 'denied',
+    },
+    { error: new Database.SqliteError('disk I/O error', 'SQLITE_IOERR_WRITE'), code: 'unavailable' },
+    {
+      error: new Database.SqliteError('database disk image is malformed', 'SQLITE_CORRUPT'),
+      code: 'corrupt',
+    },
+    { error: new Database.SqliteError('file is not a database', 'SQLITE_NOTADB'), code: 'corrupt' },
+    { error: new Database.SqliteError('string or blob too big', 'SQLITE_TOOBIG'), code: 'tooLarge' },
+    { error: new Database.SqliteError('database is locked', 'SQLITE_BUSY'), code: 'unavailable' },
+    { error: errno('ENOSPC'), code: 'full' },
+    { error: errno('EACCES'), code: 'denied' },
+    { error: errno('EROFS'), code: 'denied' },
+    { error: errno('ENOENT'), code: 'missing' },
+    { error: errno('EIO'), code: 'unavailable' },
+  ])('local: $error.name "$error.message" is $code', ({ error, code }) => {
     expect(localStorageError('write', error).code).toBe(code);
   });
 
